@@ -1,0 +1,276 @@
+#include "core/parser.h"
+
+#include "core/headers.h"
+
+namespace rstguard {
+namespace {
+
+constexpr std::string_view kNames[] = {
+#define X(id, name, is_error) name,
+#include "core/parse_result.def"
+#undef X
+};
+constexpr bool kIsError[] = {
+#define X(id, name, is_error) is_error,
+#include "core/parse_result.def"
+#undef X
+};
+
+// Longest extension-header chain we walk before calling it hostile. RFC 8200
+// recommends each header appear at most once (twice for destination options);
+// 8 covers every legitimate chain and stops loops.
+constexpr int kMaxIpv6ExtHeaders = 8;
+constexpr int kMaxVlanTags = 2;
+
+template <typename T>
+const T* header_at(const uint8_t* base, uint32_t offset) {
+  return reinterpret_cast<const T*>(base + offset);
+}
+
+// Walks the TCP options between `p` and `end`. Returns false at the first
+// malformed option; what was parsed before it stays in `opt`.
+bool parse_tcp_options(const uint8_t* p, const uint8_t* end, TcpOptions& opt) {
+  while (p < end) {
+    const uint8_t kind = p[0];
+    if (kind == wire::tcpopt::kEol) return true;
+    if (kind == wire::tcpopt::kNop) {
+      ++p;
+      continue;
+    }
+    if (end - p < 2) return false;
+    const uint8_t len = p[1];
+    if (len < 2 || len > end - p) return false;
+    switch (kind) {
+      case wire::tcpopt::kMss:
+        if (len != 4) return false;
+        opt.has_mss = true;
+        opt.mss = static_cast<uint16_t>(p[2] << 8 | p[3]);
+        break;
+      case wire::tcpopt::kWindowScale:
+        if (len != 3) return false;
+        opt.has_wscale = true;
+        opt.wscale = p[2];
+        break;
+      case wire::tcpopt::kSackPermitted:
+        if (len != 2) return false;
+        opt.sack_permitted = true;
+        break;
+      case wire::tcpopt::kTimestamp:
+        if (len != 10) return false;
+        opt.has_timestamp = true;
+        opt.tsval = static_cast<uint32_t>(p[2]) << 24 | p[3] << 16 | p[4] << 8 | p[5];
+        opt.tsecr = static_cast<uint32_t>(p[6]) << 24 | p[7] << 16 | p[8] << 8 | p[9];
+        break;
+      default:
+        break;  // SACK blocks, MPTCP, TCP-AO, ...: skipped by length.
+    }
+    p += len;
+  }
+  return true;
+}
+
+ParseResult parse_tcp(const uint8_t* frame, uint32_t len, uint32_t l4_offset,
+                      uint32_t l4_len, PacketView& out) {
+  // l4_len is what the IP header declares; the capture may hold less.
+  const uint32_t present = len > l4_offset ? len - l4_offset : 0;
+  if (present < sizeof(wire::TcpHdr) || l4_len < sizeof(wire::TcpHdr)) {
+    return ParseResult::tcp_truncated;
+  }
+  const auto* tcp = header_at<wire::TcpHdr>(frame, l4_offset);
+  const uint32_t header_len = (tcp->data_offset >> 4) * 4u;
+  if (header_len < sizeof(wire::TcpHdr) || header_len > l4_len) {
+    return ParseResult::tcp_bad_data_offset;
+  }
+  if (header_len > present) return ParseResult::tcp_truncated;
+
+  out.src_port = tcp->src_port.value();
+  out.dst_port = tcp->dst_port.value();
+  out.seq = tcp->seq.value();
+  out.ack = tcp->ack.value();
+  out.tcp_flags = tcp->flags;
+  out.window = tcp->window.value();
+  out.l4_offset = static_cast<uint16_t>(l4_offset);
+  out.l4_len = static_cast<uint16_t>(l4_len);
+  out.payload_len = static_cast<uint16_t>(l4_len - header_len);
+  out.payload = frame + l4_offset + header_len;
+  const uint8_t* opts = frame + l4_offset + sizeof(wire::TcpHdr);
+  out.option_error = !parse_tcp_options(opts, frame + l4_offset + header_len, out.opt);
+  return ParseResult::ok;
+}
+
+ParseResult parse_ipv4(const uint8_t* frame, uint32_t len, uint32_t wire_len,
+                       uint32_t off, PacketView& out) {
+  if (len < off + sizeof(wire::Ipv4Hdr)) return ParseResult::ipv4_truncated;
+  const auto* ip = header_at<wire::Ipv4Hdr>(frame, off);
+  if ((ip->version_ihl >> 4) != 4) return ParseResult::ipv4_bad_version;
+  const uint32_t ihl = (ip->version_ihl & 0x0f) * 4u;
+  if (ihl < sizeof(wire::Ipv4Hdr)) return ParseResult::ipv4_bad_ihl;
+  if (len < off + ihl) return ParseResult::ipv4_truncated;
+  const uint32_t total = ip->total_length.value();
+  // Trailing bytes past total_length are Ethernet padding and are ignored;
+  // a total_length past the frame on the wire is malformed.
+  if (total < ihl || total > wire_len - off) return ParseResult::ipv4_bad_total_length;
+
+  out.ip_version = 4;
+  out.l3_offset = static_cast<uint16_t>(off);
+  out.src = IpAddr::from_v4(ip->src);
+  out.dst = IpAddr::from_v4(ip->dst);
+  out.ttl = ip->ttl;
+  out.ip_id = ip->id.value();
+  const uint16_t frag = ip->frag_off.value();
+  out.ip_dont_fragment = (frag & wire::kIpv4DontFragment) != 0;
+  if ((frag & wire::kIpv4OffsetMask) != 0) return ParseResult::ip_fragment;
+  out.ip_first_fragment = (frag & wire::kIpv4MoreFragments) != 0;
+  if (ip->protocol != wire::kIpProtoTcp) return ParseResult::not_tcp;
+  return parse_tcp(frame, len, off + ihl, total - ihl, out);
+}
+
+ParseResult parse_ipv6(const uint8_t* frame, uint32_t len, uint32_t wire_len,
+                       uint32_t off, PacketView& out) {
+  if (len < off + sizeof(wire::Ipv6Hdr)) return ParseResult::ipv6_truncated;
+  const auto* ip = header_at<wire::Ipv6Hdr>(frame, off);
+  if ((ip->vtc_flow.value() >> 28) != 6) return ParseResult::ipv6_bad_version;
+  const uint32_t payload_len = ip->payload_length.value();
+  // Jumbograms (payload length 0, RFC 2675) never cross Ethernet.
+  if (payload_len == 0 || payload_len > wire_len - off - sizeof(wire::Ipv6Hdr)) {
+    return ParseResult::ipv6_bad_payload_length;
+  }
+  out.ip_version = 6;
+  out.l3_offset = static_cast<uint16_t>(off);
+  out.src = IpAddr::from_v6(ip->src);
+  out.dst = IpAddr::from_v6(ip->dst);
+  out.ttl = ip->hop_limit;
+
+  const uint32_t end = off + sizeof(wire::Ipv6Hdr) + payload_len;
+  uint32_t pos = off + sizeof(wire::Ipv6Hdr);
+  uint8_t next = ip->next_header;
+  for (int count = 0;; ++count) {
+    switch (next) {
+      case wire::kIpProtoTcp:
+        return parse_tcp(frame, len, pos, end - pos, out);
+      case wire::kIp6HopByHop:
+      case wire::kIp6Routing:
+      case wire::kIp6DestOpts: {
+        if (count >= kMaxIpv6ExtHeaders) return ParseResult::ipv6_ext_chain_too_long;
+        if (pos + sizeof(wire::Ipv6ExtHdr) > end || pos + sizeof(wire::Ipv6ExtHdr) > len) {
+          return ParseResult::ipv6_ext_truncated;
+        }
+        const auto* ext = header_at<wire::Ipv6ExtHdr>(frame, pos);
+        const uint32_t ext_len = (ext->length + 1u) * 8u;
+        if (pos + ext_len > end) return ParseResult::ipv6_ext_truncated;
+        next = ext->next_header;
+        pos += ext_len;
+        break;
+      }
+      case wire::kIp6Fragment: {
+        if (count >= kMaxIpv6ExtHeaders) return ParseResult::ipv6_ext_chain_too_long;
+        if (pos + sizeof(wire::Ipv6FragHdr) > end || pos + sizeof(wire::Ipv6FragHdr) > len) {
+          return ParseResult::ipv6_ext_truncated;
+        }
+        const auto* fh = header_at<wire::Ipv6FragHdr>(frame, pos);
+        const uint16_t offset_flags = fh->offset_flags.value();
+        if ((offset_flags & 0xFFF8) != 0) return ParseResult::ip_fragment;
+        out.ip_first_fragment = (offset_flags & 1) != 0;
+        next = fh->next_header;
+        pos += sizeof(wire::Ipv6FragHdr);
+        break;
+      }
+      default:
+        return ParseResult::not_tcp;  // UDP, ICMPv6, ESP, No Next Header ...
+    }
+  }
+}
+
+}  // namespace
+
+std::string_view parse_result_name(ParseResult r) { return kNames[static_cast<int>(r)]; }
+bool parse_result_is_error(ParseResult r) { return kIsError[static_cast<int>(r)]; }
+
+ParseResult parse_frame(const uint8_t* frame, uint32_t len, uint32_t wire_len,
+                        PacketView& out, LinkType link) {
+  out = PacketView{};
+  out.frame = frame;
+  out.frame_len = len;
+  if (wire_len < len) wire_len = len;
+  out.wire_len = wire_len;
+
+  uint32_t off = 0;
+  uint16_t ether_type = 0;
+  switch (link) {
+    case LinkType::kEthernet: {
+      if (len < sizeof(wire::EthHdr)) return ParseResult::eth_truncated;
+      ether_type = header_at<wire::EthHdr>(frame, 0)->ether_type.value();
+      off = sizeof(wire::EthHdr);
+      while (ether_type == wire::kEtherTypeVlan || ether_type == wire::kEtherTypeQinQ ||
+             ether_type == wire::kEtherTypeQinQOld) {
+        if (out.vlan_count == kMaxVlanTags) return ParseResult::vlan_too_deep;
+        if (len < off + sizeof(wire::VlanTag)) return ParseResult::vlan_truncated;
+        const auto* tag = header_at<wire::VlanTag>(frame, off);
+        const uint16_t vid = tag->tci.value() & 0x0FFF;
+        if (out.vlan_count == 0) {
+          out.vlan_outer = vid;
+        } else {
+          out.vlan_inner = vid;
+        }
+        ++out.vlan_count;
+        ether_type = tag->ether_type.value();
+        off += sizeof(wire::VlanTag);
+      }
+      break;
+    }
+    case LinkType::kLinuxSll: {
+      constexpr uint32_t kSllLen = 16;
+      if (len < kSllLen) return ParseResult::eth_truncated;
+      ether_type = static_cast<uint16_t>(frame[14] << 8 | frame[15]);
+      off = kSllLen;
+      break;
+    }
+    case LinkType::kRaw: {
+      if (len < 1) return ParseResult::ipv4_truncated;
+      ether_type = (frame[0] >> 4) == 6 ? wire::kEtherTypeIpv6 : wire::kEtherTypeIpv4;
+      break;
+    }
+    default:
+      return ParseResult::unsupported_link;
+  }
+  if (ether_type == wire::kEtherTypeIpv4) return parse_ipv4(frame, len, wire_len, off, out);
+  if (ether_type == wire::kEtherTypeIpv6) return parse_ipv6(frame, len, wire_len, off, out);
+  return ParseResult::not_ip;
+}
+
+uint16_t internet_checksum(const void* data, size_t len, uint32_t initial) {
+  const auto* p = static_cast<const uint8_t*>(data);
+  uint64_t sum = initial;
+  for (; len >= 2; p += 2, len -= 2) sum += static_cast<uint32_t>(p[0] << 8 | p[1]);
+  if (len) sum += static_cast<uint32_t>(p[0] << 8);
+  while (sum >> 16) sum = (sum & 0xFFFF) + (sum >> 16);
+  return static_cast<uint16_t>(~sum);
+}
+
+Checksum ipv4_header_checksum(const PacketView& p) {
+  if (p.ip_version != 4) return Checksum::kUnknown;
+  const uint32_t ihl = p.l4_offset - p.l3_offset;
+  return internet_checksum(p.frame + p.l3_offset, ihl) == 0 ? Checksum::kGood : Checksum::kBad;
+}
+
+Checksum tcp_checksum(const PacketView& p) {
+  if (p.ip_first_fragment) return Checksum::kUnknown;
+  if (p.l4_offset + static_cast<uint32_t>(p.l4_len) > p.frame_len) return Checksum::kUnknown;
+  uint32_t pseudo = 0;
+  auto add_words = [&pseudo](const uint8_t* b, int n) {
+    for (int i = 0; i < n; i += 2) pseudo += static_cast<uint32_t>(b[i] << 8 | b[i + 1]);
+  };
+  if (p.ip_version == 4) {
+    add_words(p.src.bytes + 12, 4);
+    add_words(p.dst.bytes + 12, 4);
+  } else {
+    add_words(p.src.bytes, 16);
+    add_words(p.dst.bytes, 16);
+  }
+  pseudo += wire::kIpProtoTcp;
+  pseudo += p.l4_len;
+  return internet_checksum(p.frame + p.l4_offset, p.l4_len, pseudo) == 0 ? Checksum::kGood
+                                                                          : Checksum::kBad;
+}
+
+}  // namespace rstguard
