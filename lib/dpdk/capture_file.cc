@@ -1,0 +1,574 @@
+#include "dpdk/capture_file.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+namespace rstguard {
+namespace {
+
+// Classic pcap (https://www.ietf.org/archive/id/draft-ietf-opsawg-pcap-04).
+constexpr uint32_t kPcapMagicUsec = 0xa1b2c3d4;
+constexpr uint32_t kPcapMagicNsec = 0xa1b23c4d;
+constexpr size_t kPcapHeaderLen = 24;
+constexpr size_t kPcapRecordHeaderLen = 16;
+
+// Global header as the writer lays it out, in host byte order. The reader
+// loads fields by offset instead (either byte order, unaligned).
+struct PcapGlobalHeader {
+  uint32_t magic;
+  uint16_t version_major;
+  uint16_t version_minor;
+  int32_t thiszone;  // always 0: timestamps are UTC
+  uint32_t sigfigs;
+  uint32_t snaplen;
+  uint32_t link_type;  // LINKTYPE_ in the low 16 bits
+} __attribute__((packed));
+static_assert(sizeof(PcapGlobalHeader) == kPcapHeaderLen);
+
+// pcapng (draft-ietf-opsawg-pcapng). Block: type, total length, body,
+// total length again; lengths are multiples of 4.
+constexpr uint32_t kShbType = 0x0A0D0D0A;  // palindrome: same in both orders
+constexpr uint32_t kByteOrderMagic = 0x1A2B3C4D;
+constexpr uint32_t kIdbType = 1;
+constexpr uint32_t kObsoletePacketType = 2;  // pre-EPB packet block
+constexpr uint32_t kSpbType = 3;
+constexpr uint32_t kEpbType = 6;
+constexpr size_t kBlockOverhead = 12;  // type + two length fields
+constexpr size_t kShbMinLen = 28;      // + BOM, version, section length
+constexpr uint16_t kOptEnd = 0;
+constexpr uint16_t kOptIfTsresol = 9;
+constexpr uint16_t kOptIfTsoffset = 14;
+// More interfaces than this in one section is taken as corruption: it bounds
+// the memory a hostile file can make us allocate.
+constexpr size_t kMaxInterfaces = 65536;
+
+constexpr uint64_t kNsPerSec = 1000000000;
+__extension__ typedef unsigned __int128 Uint128;  // GCC/Clang builtin
+
+inline uint16_t load16(const uint8_t* p, bool swap) {
+  uint16_t v;
+  std::memcpy(&v, p, sizeof v);
+  return swap ? __builtin_bswap16(v) : v;
+}
+inline uint32_t load32(const uint8_t* p, bool swap) {
+  uint32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return swap ? __builtin_bswap32(v) : v;
+}
+inline uint64_t load64(const uint8_t* p, bool swap) {
+  uint64_t v;
+  std::memcpy(&v, p, sizeof v);
+  return swap ? __builtin_bswap64(v) : v;
+}
+constexpr uint32_t pad4(uint32_t n) { return (n + 3) & ~uint32_t{3}; }
+
+bool is_packet_block(uint32_t type) {
+  return type == kEpbType || type == kSpbType || type == kObsoletePacketType;
+}
+
+// Smallest body (block length - 12) of the block types we interpret; the
+// others are skipped whatever their size.
+uint32_t min_body_len(uint32_t type) {
+  switch (type) {
+    case kShbType:
+      return 16;  // byte-order magic, version, section length
+    case kIdbType:
+      return 8;  // link type, reserved, snaplen
+    case kEpbType:
+    case kObsoletePacketType:
+      return 20;  // interface, timestamp, caplen, original length
+    case kSpbType:
+      return 4;  // original length
+    default:
+      return 0;
+  }
+}
+
+__attribute__((format(printf, 1, 2))) std::string format(const char* fmt, ...) {
+  char buf[512];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  va_end(ap);
+  return buf;
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- reader --
+
+uint64_t CaptureReader::Interface::to_ns(uint64_t units) const {
+  uint64_t ns;
+  switch (scale) {
+    case Scale::kMultiply:
+      ns = units * factor;  // wraps only for timestamps past year 2554
+      break;
+    case Scale::kDivide:
+      ns = units / factor;
+      break;
+    default:  // Scale::kShift
+      ns = static_cast<uint64_t>((static_cast<Uint128>(units) * kNsPerSec) >>
+                                 shift);
+      break;
+  }
+  return ns + offset_ns;
+}
+
+std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
+                                                   std::string* error) {
+  auto fail_open = [&](const std::string& why) {
+    *error = path + ": " + why;
+    return nullptr;
+  };
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return fail_open(std::strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    const int e = errno;
+    ::close(fd);
+    return fail_open(std::strerror(e));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return fail_open("not a regular file (pipes and devices cannot be mapped)");
+  }
+  const size_t size = static_cast<size_t>(st.st_size);
+  if (size == 0) {
+    ::close(fd);
+    return fail_open("empty file (0 bytes), not a pcap or pcapng capture");
+  }
+  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+  const int map_errno = errno;
+  ::close(fd);  // the mapping keeps the file open
+  if (map == MAP_FAILED) {
+    return fail_open(std::string("mmap: ") + std::strerror(map_errno));
+  }
+  madvise(map, size, MADV_SEQUENTIAL);  // a hint; failure is harmless
+
+  std::unique_ptr<CaptureReader> r(new CaptureReader());
+  r->path_ = path;
+  r->map_ = static_cast<const uint8_t*>(map);
+  r->size_ = size;
+  const uint8_t* p = r->map_;
+
+  if (size < 4) {
+    return fail_open(
+        format("file too short (%zu bytes) for a capture header", size));
+  }
+  const uint32_t magic = load32(p, false);
+  if (magic == kShbType) {
+    // Validate the first SHB here so that open() fails on a non-pcapng file;
+    // read_burst() parses it again like any later section.
+    if (size < kShbMinLen) {
+      return fail_open(
+          format("truncated pcapng section header: %zu of at least %zu bytes",
+                 size, kShbMinLen));
+    }
+    const uint32_t bom = load32(p + 8, false);
+    if (bom != kByteOrderMagic && bom != __builtin_bswap32(kByteOrderMagic)) {
+      return fail_open(
+          format("not a pcapng file: byte-order magic 0x%08" PRIx32, bom));
+    }
+    r->pcapng_ = true;
+    r->swap_ = bom != kByteOrderMagic;
+    const uint32_t len = load32(p + 4, r->swap_);
+    if (len < kShbMinLen || len % 4 != 0) {
+      return fail_open(
+          format("corrupt pcapng section header: block length %" PRIu32, len));
+    }
+    if (len > size) {
+      return fail_open(format("truncated pcapng section header: %" PRIu32
+                              " bytes, %zu in the file",
+                              len, size));
+    }
+    if (load32(p + len - 4, r->swap_) != len) {
+      return fail_open(
+          "corrupt pcapng section header: trailing block length differs");
+    }
+    // Look ahead (without consuming) for the first IDB of the section, so
+    // link_type() is known before reading. Bounded: stops at the first
+    // packet, a new section, anything malformed, or after 1024 blocks.
+    size_t off = len;
+    for (int i = 0; i < 1024 && size - off >= kBlockOverhead; ++i) {
+      const uint32_t type = load32(p + off, r->swap_);
+      const uint32_t blen = load32(p + off + 4, r->swap_);
+      if (blen < kBlockOverhead || blen % 4 != 0 || blen > size - off) break;
+      if (type == kIdbType && blen >= kBlockOverhead + 8) {
+        r->first_link_type_ = load16(p + off + 8, r->swap_);
+        break;
+      }
+      if (type == kShbType || is_packet_block(type)) break;
+      off += blen;
+    }
+    return r;
+  }
+
+  const bool swap = magic == __builtin_bswap32(kPcapMagicUsec) ||
+                    magic == __builtin_bswap32(kPcapMagicNsec);
+  const uint32_t host_magic = swap ? __builtin_bswap32(magic) : magic;
+  if (host_magic != kPcapMagicUsec && host_magic != kPcapMagicNsec) {
+    return fail_open(format("not a pcap or pcapng file (magic 0x%08" PRIx32 ")",
+                            load32(p, true)));  // as written, big-endian
+  }
+  if (size < kPcapHeaderLen) {
+    return fail_open(format("truncated pcap global header: %zu of %zu bytes",
+                            size, kPcapHeaderLen));
+  }
+  r->swap_ = swap;
+  Interface& itf = r->pcap_interface_;
+  itf.snaplen = load32(p + 16, swap);
+  // The link-type field's upper bits carry FCS information; the low 16 bits
+  // are the LINKTYPE_ value.
+  itf.link_type = static_cast<uint16_t>(load32(p + 20, swap) & 0xffff);
+  itf.factor = host_magic == kPcapMagicNsec ? 1 : 1000;  // per fraction unit
+  r->first_link_type_ = itf.link_type;
+  r->offset_ = kPcapHeaderLen;
+  return r;
+}
+
+CaptureReader::~CaptureReader() {
+  if (map_ != nullptr) munmap(const_cast<uint8_t*>(map_), size_);
+}
+
+bool CaptureReader::fail(Status status, const std::string& what) {
+  status_ = status;
+  error_ = path_ +
+           (status == Status::kTruncated ? ": truncated: " : ": corrupt: ") +
+           what;
+  return false;
+}
+
+std::string CaptureReader::describe_block(uint32_t type) const {
+  if (is_packet_block(type)) {
+    return format("record %" PRIu64 " at byte offset %zu", records_read_ + 1,
+                  offset_);
+  }
+  return format("block type 0x%08" PRIx32 " at byte offset %zu", type, offset_);
+}
+
+size_t CaptureReader::read_burst(CaptureRecord* out, size_t max) {
+  if (status_ != Status::kOk) return 0;
+  return pcapng_ ? read_pcapng(out, max) : read_pcap(out, max);
+}
+
+size_t CaptureReader::read_pcap(CaptureRecord* out, size_t max) {
+  const Interface& itf = pcap_interface_;
+  size_t n = 0;
+  while (n < max) {
+    const size_t remain = size_ - offset_;
+    if (remain < kPcapRecordHeaderLen) {
+      if (remain == 0) {
+        status_ = Status::kEnd;
+      } else {
+        fail(Status::kTruncated,
+             format("record %" PRIu64
+                    " at byte offset %zu needs a %zu-byte header, %zu remain",
+                    records_read_ + 1, offset_, kPcapRecordHeaderLen, remain));
+      }
+      break;
+    }
+    const uint8_t* h = map_ + offset_;
+    const uint32_t caplen = load32(h + 8, swap_);
+    if (caplen > kMaxCaptureSnaplen) {
+      fail(Status::kCorrupt,
+           format("record %" PRIu64 " at byte offset %zu: caplen %" PRIu32
+                  " exceeds the %" PRIu32 "-byte maximum",
+                  records_read_ + 1, offset_, caplen, kMaxCaptureSnaplen));
+      break;
+    }
+    if (remain - kPcapRecordHeaderLen < caplen) {
+      fail(Status::kTruncated,
+           format("record %" PRIu64 " at byte offset %zu needs %zu bytes "
+                  "(%zu-byte header + %" PRIu32 " captured), %zu remain",
+                  records_read_ + 1, offset_, kPcapRecordHeaderLen + caplen,
+                  kPcapRecordHeaderLen, caplen, remain));
+      break;
+    }
+    const uint32_t wire_len = load32(h + 12, swap_);
+    CaptureRecord& rec = out[n++];
+    rec.data = h + kPcapRecordHeaderLen;
+    rec.caplen = caplen;
+    rec.wire_len = wire_len < caplen ? caplen : wire_len;
+    // Seconds fit 32 bits; a fraction of 1e6+ (broken writers) just adds on.
+    rec.ts_ns =
+        load32(h, swap_) * kNsPerSec + load32(h + 4, swap_) * itf.factor;
+    rec.link_type = itf.link_type;
+    offset_ += kPcapRecordHeaderLen + caplen;
+    ++records_read_;
+  }
+  return n;
+}
+
+bool CaptureReader::add_interface(const uint8_t* body, uint32_t body_len) {
+  if (interfaces_.size() >= kMaxInterfaces) {
+    return fail(Status::kCorrupt,
+                describe_block(kIdbType) +
+                    format(": more than %zu interfaces", kMaxInterfaces));
+  }
+  Interface itf;
+  itf.link_type = load16(body, swap_);
+  itf.snaplen = load32(body + 4, swap_);
+  // Options: code, length, value padded to 4 bytes; opt_endofopt ends them.
+  uint32_t off = 8;
+  while (body_len - off >= 4) {
+    const uint16_t code = load16(body + off, swap_);
+    const uint16_t len = load16(body + off + 2, swap_);
+    if (code == kOptEnd) break;
+    if (pad4(len) > body_len - off - 4) {
+      return fail(Status::kCorrupt,
+                  describe_block(kIdbType) +
+                      format(": option %u overruns the block", code));
+    }
+    const uint8_t* value = body + off + 4;
+    if (code == kOptIfTsresol && len >= 1) {
+      // Bit 7 set: 2^-n seconds, else 10^-n. Limits as Wireshark's.
+      const uint8_t exp = value[0] & 0x7f;
+      if (value[0] & 0x80) {
+        if (exp >= 64) {
+          return fail(Status::kCorrupt, describe_block(kIdbType) +
+                                            ": if_tsresol 2^-" +
+                                            std::to_string(exp));
+        }
+        itf.scale = Interface::Scale::kShift;
+        itf.shift = exp;
+      } else {
+        if (exp >= 20) {
+          return fail(Status::kCorrupt, describe_block(kIdbType) +
+                                            ": if_tsresol 10^-" +
+                                            std::to_string(exp));
+        }
+        uint64_t pow10 = 1;
+        for (int i = 0; i < (exp <= 9 ? 9 - exp : exp - 9); ++i) pow10 *= 10;
+        itf.scale =
+            exp <= 9 ? Interface::Scale::kMultiply : Interface::Scale::kDivide;
+        itf.factor = pow10;
+      }
+    } else if (code == kOptIfTsoffset && len >= 8) {
+      // Signed seconds; two's-complement wrap gives the signed sum.
+      itf.offset_ns = load64(value, swap_) * kNsPerSec;
+    }
+    off += 4 + pad4(len);
+  }
+  interfaces_.push_back(itf);
+  return true;
+}
+
+size_t CaptureReader::read_pcapng(CaptureRecord* out, size_t max) {
+  size_t n = 0;
+  while (n < max) {
+    const size_t remain = size_ - offset_;
+    if (remain == 0) {
+      status_ = Status::kEnd;
+      break;
+    }
+    const uint8_t* block = map_ + offset_;
+    if (remain < kBlockOverhead) {
+      fail(Status::kTruncated,
+           format("block at byte offset %zu (after record %" PRIu64
+                  ") needs at least %zu bytes, %zu remain",
+                  offset_, records_read_, kBlockOverhead, remain));
+      break;
+    }
+    const uint32_t type = load32(block, swap_);
+    if (type == kShbType) {
+      // A new section may switch byte order: its BOM decides.
+      const uint32_t bom = load32(block + 8, false);
+      if (bom != kByteOrderMagic && bom != __builtin_bswap32(kByteOrderMagic)) {
+        fail(Status::kCorrupt,
+             describe_block(type) +
+                 format(": byte-order magic 0x%08" PRIx32, bom));
+        break;
+      }
+      swap_ = bom != kByteOrderMagic;
+    }
+    const uint32_t len = load32(block + 4, swap_);
+    if (len < kBlockOverhead || len % 4 != 0) {
+      fail(Status::kCorrupt,
+           describe_block(type) +
+               format(": block length %" PRIu32
+                      " (must be a multiple of 4, at least 12)",
+                      len));
+      break;
+    }
+    if (len > remain) {
+      fail(Status::kTruncated,
+           describe_block(type) +
+               format(" needs %" PRIu32 " bytes, %zu remain", len, remain));
+      break;
+    }
+    if (load32(block + len - 4, swap_) != len) {
+      fail(Status::kCorrupt,
+           describe_block(type) + format(": trailing block length %" PRIu32
+                                         " != %" PRIu32,
+                                         load32(block + len - 4, swap_), len));
+      break;
+    }
+    const uint8_t* body = block + 8;
+    const uint32_t body_len = len - static_cast<uint32_t>(kBlockOverhead);
+    if (body_len < min_body_len(type)) {
+      fail(
+          Status::kCorrupt,
+          describe_block(type) +
+              format(": block length %" PRIu32 " too short for its type", len));
+      break;
+    }
+
+    if (type == kShbType) {
+      interfaces_.clear();  // interface ids are per section
+    } else if (type == kIdbType) {
+      if (!add_interface(body, body_len)) break;
+    } else if (is_packet_block(type)) {
+      // EPB:  if_id(4) ts_high(4) ts_low(4) caplen(4) orig_len(4) data
+      // OPB:  if_id(2) drops(2)   ts_high(4) ts_low(4) caplen(4) len(4) data
+      // SPB:  orig_len(4) data; caplen from the block length and snaplen.
+      const uint32_t if_id = type == kEpbType              ? load32(body, swap_)
+                             : type == kObsoletePacketType ? load16(body, swap_)
+                                                           : 0;
+      if (if_id >= interfaces_.size()) {
+        fail(Status::kCorrupt,
+             describe_block(type) + format(": interface %" PRIu32
+                                           " not defined (%zu in section)",
+                                           if_id, interfaces_.size()));
+        break;
+      }
+      const Interface& itf = interfaces_[if_id];
+      uint32_t caplen, wire_len, header_len;
+      uint64_t ts_ns;
+      if (type == kSpbType) {
+        header_len = 4;
+        wire_len = load32(body, swap_);
+        caplen = body_len - header_len;  // includes padding
+        if (wire_len < caplen) caplen = wire_len;
+        if (itf.snaplen != 0 && itf.snaplen < caplen) caplen = itf.snaplen;
+        ts_ns = last_ts_ns_;
+      } else {
+        header_len = 20;
+        caplen = load32(body + 12, swap_);
+        wire_len = load32(body + 16, swap_);
+        const uint64_t units =
+            uint64_t{load32(body + 4, swap_)} << 32 | load32(body + 8, swap_);
+        ts_ns = itf.to_ns(units);
+      }
+      if (caplen > kMaxCaptureSnaplen) {
+        fail(Status::kCorrupt,
+             describe_block(type) + format(": caplen %" PRIu32
+                                           " exceeds the %" PRIu32
+                                           "-byte maximum",
+                                           caplen, kMaxCaptureSnaplen));
+        break;
+      }
+      if (caplen > body_len - header_len) {
+        fail(Status::kCorrupt,
+             describe_block(type) + format(": caplen %" PRIu32
+                                           " overruns block length %" PRIu32,
+                                           caplen, len));
+        break;
+      }
+      CaptureRecord& rec = out[n++];
+      rec.data = body + header_len;
+      rec.caplen = caplen;
+      rec.wire_len = wire_len < caplen ? caplen : wire_len;
+      rec.ts_ns = ts_ns;
+      rec.link_type = itf.link_type;
+      last_ts_ns_ = ts_ns;
+      ++records_read_;
+    }
+    offset_ += len;
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------- writer --
+
+namespace {
+constexpr size_t kWriteBufferLen = size_t{1} << 20;
+static_assert(kWriteBufferLen >= kPcapRecordHeaderLen + kMaxCaptureSnaplen);
+}  // namespace
+
+std::unique_ptr<CaptureWriter> CaptureWriter::open(const std::string& path,
+                                                   uint16_t link_type,
+                                                   std::string* error) {
+  std::unique_ptr<CaptureWriter> w(new CaptureWriter());
+  w->path_ = path;
+  w->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (w->fd_ < 0) {
+    *error = path + ": " + std::strerror(errno);
+    return nullptr;
+  }
+  w->buffer_.reset(new uint8_t[kWriteBufferLen]);
+  const PcapGlobalHeader header = {kPcapMagicNsec,     2,        4, 0, 0,
+                                   kMaxCaptureSnaplen, link_type};
+  std::memcpy(w->buffer_.get(), &header, sizeof header);
+  w->buffered_ = sizeof header;
+  if (!w->flush()) {  // surface an unwritable file now, not at the end
+    *error = w->error_;
+    return nullptr;
+  }
+  return w;
+}
+
+CaptureWriter::~CaptureWriter() {
+  if (fd_ >= 0) {
+    flush();
+    ::close(fd_);
+  }
+}
+
+bool CaptureWriter::fail(const std::string& what) {
+  error_ = path_ + ": " + what;
+  return false;
+}
+
+bool CaptureWriter::write(const uint8_t* data, uint32_t caplen,
+                          uint32_t wire_len, uint64_t ts_ns) {
+  if (io_failed_) return false;
+  // A rejected record sets error() but leaves the writer usable.
+  if (caplen > kMaxCaptureSnaplen) {
+    return fail(format("caplen %" PRIu32 " exceeds the snaplen %" PRIu32,
+                       caplen, kMaxCaptureSnaplen));
+  }
+  const uint64_t sec = ts_ns / kNsPerSec;
+  if (sec > UINT32_MAX) {
+    return fail(
+        format("timestamp %" PRIu64 " ns does not fit 32-bit seconds", ts_ns));
+  }
+  const size_t need = kPcapRecordHeaderLen + caplen;
+  if (kWriteBufferLen - buffered_ < need && !flush()) return false;
+  const uint32_t header[4] = {static_cast<uint32_t>(sec),
+                              static_cast<uint32_t>(ts_ns % kNsPerSec), caplen,
+                              wire_len < caplen ? caplen : wire_len};
+  uint8_t* dst = buffer_.get() + buffered_;
+  std::memcpy(dst, header, sizeof header);
+  if (caplen != 0) std::memcpy(dst + sizeof header, data, caplen);
+  buffered_ += need;
+  ++records_written_;
+  return true;
+}
+
+bool CaptureWriter::flush() {
+  if (io_failed_) return false;
+  const uint8_t* p = buffer_.get();
+  size_t left = buffered_;
+  while (left > 0) {
+    const ssize_t n = ::write(fd_, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      io_failed_ = true;
+      return fail(std::string("write: ") + std::strerror(errno));
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  buffered_ = 0;
+  return true;
+}
+
+}  // namespace rstguard
