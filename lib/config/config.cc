@@ -1,0 +1,410 @@
+// YAML -> Config. Every key is optional; everything present is checked
+// (type, range, cross-field rules) and any problem becomes one ConfigError
+// pointing at the offending key or value. config/rstguard.yaml documents
+// the keys.
+#include "config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <functional>
+#include <limits>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+namespace rstguard::config {
+
+ConfigError::ConfigError(const std::string& file, int line, int column, const std::string& message)
+    : std::runtime_error(file + ":" + std::to_string(line) + ":" + std::to_string(column) + ": " +
+                         message),
+      file_(file),
+      line_(line),
+      column_(column) {}
+
+namespace {
+
+constexpr int64_t kMaxFlowCapacity = int64_t{1} << 28;
+constexpr int64_t kMaxBurstSize = 256;
+
+// A problem found while reading; load_config_string adds the file name.
+struct Invalid {
+  YAML::Mark mark;  // 0-based; null_mark when there is no position
+  std::string message;
+};
+
+// One `key: value` pair. `path` is the dotted key path used in messages.
+struct Entry {
+  YAML::Node key;
+  YAML::Node value;
+  std::string path;
+};
+
+std::string describe(const YAML::Node& node) {
+  switch (node.Type()) {
+    case YAML::NodeType::Map:
+      return "a map";
+    case YAML::NodeType::Sequence:
+      return "a sequence";
+    case YAML::NodeType::Scalar:
+      return "'" + node.Scalar() + "'";
+    default:
+      return "nothing";
+  }
+}
+
+// Points at the value, or at the key when the value has no text of its own
+// (yaml-cpp marks an empty value at the start of the next line).
+[[noreturn]] void fail_value(const Entry& e, const std::string& message) {
+  const bool at_key = e.value.IsNull() || e.value.Mark().is_null();
+  throw Invalid{at_key ? e.key.Mark() : e.value.Mark(), e.path + ": " + message};
+}
+
+const std::string& scalar_of(const Entry& e, const std::string& expected) {
+  if (!e.value.IsScalar()) fail_value(e, "expected " + expected + ", got " + describe(e.value));
+  return e.value.Scalar();
+}
+
+// A decimal integer in [lo, hi]; without `hi`, T's maximum is the bound and
+// the message reads "at least". Quoted scalars are strings, not integers.
+template <typename T>
+T read_integer(const Entry& e, int64_t lo, std::optional<int64_t> hi) {
+  const std::string& text = scalar_of(e, "an integer");
+  if (e.value.Tag() == "!") fail_value(e, "expected an integer, got the string \"" + text + "\"");
+  int64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec == std::errc::invalid_argument || end != text.data() + text.size()) {
+    fail_value(e, "expected an integer, got " + describe(e.value));
+  }
+  const int64_t max = hi.value_or(std::numeric_limits<T>::max());
+  const bool too_small = ec == std::errc::result_out_of_range ? text.starts_with('-') : value < lo;
+  const bool too_large =
+      ec == std::errc::result_out_of_range ? !text.starts_with('-') : value > max;
+  if (too_small || too_large) {
+    const std::string rule = hi ? "between " + std::to_string(lo) + " and " + std::to_string(*hi)
+                             : too_small ? "at least " + std::to_string(lo)
+                                         : "at most " + std::to_string(max);
+    fail_value(e, "must be " + rule + ", got " + text);
+  }
+  return static_cast<T>(value);
+}
+
+bool read_bool(const Entry& e) {
+  const std::string& text = scalar_of(e, "true or false");
+  if (e.value.Tag() != "!") {
+    for (const char* yes : {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"}) {
+      if (text == yes) return true;
+    }
+    for (const char* no : {"false", "False", "FALSE", "no", "No", "NO", "off", "Off", "OFF"}) {
+      if (text == no) return false;
+    }
+  }
+  fail_value(e, "expected true or false, got " + describe(e.value));
+}
+
+uint64_t read_duration(const Entry& e) {
+  const std::string& text = scalar_of(e, "a duration");
+  const int64_t ns = parse_duration_ns(text);
+  if (ns > 0) return static_cast<uint64_t>(ns);
+  if (ns == 0 ||
+      (text.starts_with('-') && parse_duration_ns(std::string_view(text).substr(1)) >= 0)) {
+    fail_value(e, "must be greater than zero, got " + text);
+  }
+  fail_value(e,
+             "expected a duration (seconds, or a number with unit ns|us|ms|s|m|h, e.g. 500ms), "
+             "got " +
+                 describe(e.value));
+}
+
+std::string read_string(const Entry& e) { return scalar_of(e, "a string"); }
+
+// `choices` are "name|name|..." for the message; `find` maps a name to T.
+template <typename T>
+T read_choice(const Entry& e, const std::string& choices,
+              const std::function<std::optional<T>(std::string_view)>& find) {
+  const std::string& text = scalar_of(e, "one of " + choices);
+  if (const std::optional<T> value = find(text)) return *value;
+  fail_value(e, "expected one of " + choices + ", got " + describe(e.value));
+}
+
+Action read_action(const Entry& e) {
+  std::string names;
+  for (int i = 0; i < kActionCount; ++i) {
+    names += (i ? "|" : "") + std::string(name_of(static_cast<Action>(i)));
+  }
+  return read_choice<Action>(e, names, action_from_name);
+}
+
+using FieldReader = std::function<void(const Entry&)>;
+struct Field {
+  std::string_view key;
+  FieldReader read;
+};
+
+// A section is a map whose keys are all among `fields`, each at most once.
+// Present but empty (every key commented out) keeps the defaults.
+void read_section(const Entry& section, const std::vector<Field>& fields) {
+  if (section.value.IsNull()) return;
+  if (!section.value.IsMap()) fail_value(section, "expected a map, got " + describe(section.value));
+  std::vector<bool> seen(fields.size());
+  for (const auto& pair : section.value) {
+    const YAML::Node& key = pair.first;
+    if (!key.IsScalar()) {
+      throw Invalid{key.Mark(), (section.path.empty() ? "top level" : section.path) +
+                                    ": expected a key name, got " + describe(key)};
+    }
+    const std::string path =
+        section.path.empty() ? key.Scalar() : section.path + "." + key.Scalar();
+    size_t i = 0;
+    while (i < fields.size() && fields[i].key != key.Scalar()) ++i;
+    if (i == fields.size()) throw Invalid{key.Mark(), "unknown key '" + path + "'"};
+    if (seen[i]) throw Invalid{key.Mark(), "duplicate key '" + path + "'"};
+    seen[i] = true;
+    fields[i].read(Entry{key, pair.second, path});
+  }
+}
+
+template <typename T>
+FieldReader integer_into(T& field, int64_t lo, std::optional<int64_t> hi = std::nullopt) {
+  return [&field, lo, hi](const Entry& e) { field = read_integer<T>(e, lo, hi); };
+}
+FieldReader duration_into(uint64_t& field) {
+  return [&field](const Entry& e) { field = read_duration(e); };
+}
+FieldReader bool_into(bool& field) {
+  return [&field](const Entry& e) { field = read_bool(e); };
+}
+
+void read_flow_table(const Entry& section, FlowTableParams& flow) {
+  FlowTimeouts& t = flow.timeouts;
+  read_section(section, {
+                            {"capacity", integer_into(flow.capacity, 1, kMaxFlowCapacity)},
+                            {"timeouts",
+                             [&t](const Entry& e) {
+                               read_section(e, {
+                                                   {"embryonic", duration_into(t.embryonic_ns)},
+                                                   {"established", duration_into(t.established_ns)},
+                                                   {"closing", duration_into(t.closing_ns)},
+                                                   {"time_wait", duration_into(t.time_wait_ns)},
+                                                   {"closed", duration_into(t.closed_ns)},
+                                               });
+                             }},
+                        });
+}
+
+void read_judge(const Entry& section, JudgeParams& judge) {
+  std::optional<Entry> forged, suspicious;  // where the scores were set, if they were
+  read_section(section, {
+                            {"ttl_tolerance", integer_into(judge.ttl_tolerance, 0, 64)},
+                            {"insertion_max_ttl", integer_into(judge.insertion_max_ttl, 0, 255)},
+                            {"verify_checksums", bool_into(judge.verify_checksums)},
+                            {"race_window", duration_into(judge.race_window_ns)},
+                            {"both_directions_window", duration_into(judge.both_directions_ns)},
+                            {"seq_change_window", duration_into(judge.seq_change_ns)},
+                            {"sweep",
+                             [&judge](const Entry& e) {
+                               read_section(e, {
+                                                   {"resets", integer_into(judge.sweep_resets, 2)},
+                                                   {"window", duration_into(judge.sweep_window_ns)},
+                                               });
+                             }},
+                            {"idle_gap", duration_into(judge.idle_gap_ns)},
+                            {"quick_close", duration_into(judge.quick_close_ns)},
+                            {"retransmit_threshold", integer_into(judge.retransmit_threshold, 1)},
+                            {"keepalive_threshold", integer_into(judge.keepalive_threshold, 1)},
+                            {"forged_score",
+                             [&](const Entry& e) {
+                               judge.forged_score = read_integer<uint8_t>(e, 1, 100);
+                               forged = e;
+                             }},
+                            {"suspicious_score",
+                             [&](const Entry& e) {
+                               judge.suspicious_score = read_integer<uint8_t>(e, 1, 100);
+                               suspicious = e;
+                             }},
+                            {"lossy_tap", bool_into(judge.lossy_tap)},
+                        });
+  if (judge.forged_score > judge.suspicious_score) return;
+  // The defaults satisfy the rule, so at least one score was set.
+  if (forged) {
+    fail_value(*forged, "must be greater than judge.suspicious_score (" +
+                            std::to_string(judge.suspicious_score) + "), got " +
+                            std::to_string(judge.forged_score));
+  }
+  fail_value(*suspicious, "must be less than judge.forged_score (" +
+                              std::to_string(judge.forged_score) + "), got " +
+                              std::to_string(judge.suspicious_score));
+}
+
+// One key per label (verdict.def), each an action name.
+void read_actions(const Entry& section, ActionPolicy& actions) {
+  static_assert(std::tuple_size_v<decltype(actions.by_label)> == kLabelCount);
+  std::vector<Field> fields;
+  for (int i = 0; i < kLabelCount; ++i) {
+    const Label label = static_cast<Label>(i);
+    fields.push_back({name_of(label), [&actions, label](const Entry& e) {
+                        const Action action = read_action(e);
+                        // Blocking or delaying resets judged genuine would break
+                        // the endpoints' own error handling.
+                        if (label == Label::legit && action != Action::pass &&
+                            action != Action::alert) {
+                          fail_value(e, "must be pass or alert, got " + describe(e.value));
+                        }
+                        actions.by_label[static_cast<int>(label)] = action;
+                      }});
+  }
+  read_section(section, fields);
+}
+
+std::optional<EventVerbosity> verbosity_from_name(std::string_view name) {
+  if (name == "all") return EventVerbosity::kAll;
+  if (name == "suspicious") return EventVerbosity::kSuspiciousAndForged;
+  return std::nullopt;
+}
+
+// spdlog's level names.
+std::optional<std::string> log_level_from_name(std::string_view name) {
+  for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
+    if (name == level) return std::string(name);
+  }
+  return std::nullopt;
+}
+
+void read_output(const Entry& section, OutputConfig& output) {
+  read_section(
+      section,
+      {
+          {"events",
+           [&output](const Entry& e) {
+             output.events = read_string(e);
+             if (output.events.empty()) {
+               fail_value(e, "must name a file, or \"-\" for stdout");
+             }
+           }},
+          {"verbosity",
+           [&output](const Entry& e) {
+             output.verbosity =
+                 read_choice<EventVerbosity>(e, "all|suspicious", verbosity_from_name);
+           }},
+          {"stats_json", [&output](const Entry& e) { output.stats_json = read_string(e); }},
+          {"log_level",
+           [&output](const Entry& e) {
+             output.log_level = read_choice<std::string>(
+                 e, "trace|debug|info|warn|error|critical|off", log_level_from_name);
+           }},
+      });
+}
+
+Config read_config(const YAML::Node& root) {
+  Config c;
+  if (root.IsNull()) return c;
+  if (!root.IsMap()) {
+    throw Invalid{root.Mark(), "the top level must be a map of sections, got " + describe(root)};
+  }
+  read_section(Entry{YAML::Node(), root, ""},
+               {
+                   {"flow_table", [&c](const Entry& e) { read_flow_table(e, c.flow); }},
+                   {"judge", [&c](const Entry& e) { read_judge(e, c.judge); }},
+                   {"actions", [&c](const Entry& e) { read_actions(e, c.actions); }},
+                   {"output", [&c](const Entry& e) { read_output(e, c.output); }},
+                   {"burst_size", integer_into(c.burst_size, 1, kMaxBurstSize)},
+               });
+  return c;
+}
+
+}  // namespace
+
+Config load_config_string(std::string_view yaml, const std::string& name) {
+  const auto error = [&name](const YAML::Mark& mark, const std::string& message) {
+    return mark.is_null() ? ConfigError(name, 0, 0, message)
+                          : ConfigError(name, mark.line + 1, mark.column + 1, message);
+  };
+  std::vector<YAML::Node> documents;
+  try {
+    documents = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::Exception& e) {
+    throw error(e.mark, "YAML syntax error: " + e.msg);
+  }
+  try {
+    if (documents.size() > 1) {
+      throw Invalid{documents[1].Mark(), "only one YAML document is allowed"};
+    }
+    return read_config(documents.empty() ? YAML::Node() : documents[0]);
+  } catch (const Invalid& e) {
+    throw error(e.mark, e.message);
+  }
+}
+
+Config load_config_file(const std::string& path) {
+  const auto unreadable = [&path](int err) {
+    return ConfigError(path, 0, 0,
+                       "cannot read the configuration file: " +
+                           std::error_code(err, std::generic_category()).message());
+  };
+  std::FILE* file = std::fopen(path.c_str(), "rb");
+  if (file == nullptr) throw unreadable(errno);
+  std::string text;
+  char buffer[4096];
+  size_t n;
+  while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+  const int read_error = std::ferror(file) ? errno : 0;
+  std::fclose(file);
+  if (read_error != 0) throw unreadable(read_error);
+  return load_config_string(text, path);
+}
+
+int64_t parse_duration_ns(std::string_view text) {
+  struct Unit {
+    std::string_view suffix;
+    int64_t ns;
+  };
+  static constexpr Unit kUnits[] = {
+      {"", 1'000'000'000},
+      {"ns", 1},
+      {"us", 1'000},
+      {"ms", 1'000'000},
+      {"s", 1'000'000'000},
+      {"m", 60'000'000'000},
+      {"h", 3'600'000'000'000},
+  };
+  const size_t number_end = std::min(text.find_first_not_of("0123456789."), text.size());
+  const std::string_view number = text.substr(0, number_end);
+  const std::string_view suffix = text.substr(number_end);
+  const Unit* unit = nullptr;
+  for (const Unit& u : kUnits) {
+    if (u.suffix == suffix) unit = &u;
+  }
+  if (unit == nullptr) return -1;
+
+  const size_t dot = number.find('.');
+  const std::string_view whole = number.substr(0, dot);
+  std::string_view fraction = dot == std::string_view::npos ? "" : number.substr(dot + 1);
+  if (whole.empty() || (dot != std::string_view::npos && fraction.empty()) ||
+      fraction.find('.') != std::string_view::npos) {
+    return -1;
+  }
+
+  // The fraction must come to whole nanoseconds: each digit divides the
+  // unit by ten, which must stay exact ("1.5s" yes, "0.5ns" no).
+  while (!fraction.empty() && fraction.back() == '0') fraction.remove_suffix(1);
+  int64_t fraction_ns = 0;
+  int64_t step = unit->ns;
+  for (const char digit : fraction) {
+    if (step % 10 != 0) return -1;
+    step /= 10;
+    fraction_ns += (digit - '0') * step;
+  }
+
+  int64_t count = 0;
+  const auto [end, ec] = std::from_chars(whole.data(), whole.data() + whole.size(), count);
+  if (ec != std::errc() || end != whole.data() + whole.size()) return -1;
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  if (count > (kMax - fraction_ns) / unit->ns) return -1;
+  return count * unit->ns + fraction_ns;
+}
+
+}  // namespace rstguard::config
