@@ -1,0 +1,52 @@
+// The record a worker emits for every judged reset (and every revision of a
+// verdict). Plain data, no strings: formatting happens off the worker
+// (lib/output). Fixed size so it fits a ring slot.
+#pragma once
+
+#include <cstdint>
+
+#include "core/packet_view.h"
+#include "core/verdict.h"
+
+namespace rstguard {
+
+enum class EventType : uint8_t { kRst, kRstUpdate };
+
+struct RstEvent {
+  EventType type = EventType::kRst;
+  uint64_t timestamp_ns = 0;  // packet time (UTC ns since the epoch)
+  uint64_t flow_id = 0;
+  uint64_t packet_number = 0;  // 1-based index of the reset in its input
+  IpAddr src{};
+  IpAddr dst{};
+  uint16_t src_port = 0;
+  uint16_t dst_port = 0;
+  uint16_t vlan_outer = 0;
+  uint16_t vlan_inner = 0;
+  uint8_t vlan_count = 0;
+  uint8_t ip_version = 0;
+  bool to_server = true;  // direction relative to the connection's originator
+  bool direction_known = true;
+  // tcp
+  uint32_t seq = 0;
+  uint32_t ack = 0;
+  uint8_t tcp_flags = 0;
+  uint16_t window = 0;
+  uint8_t ttl = 0;
+  uint16_t ip_id = 0;
+  uint16_t payload_len = 0;
+  // verdict
+  Label label = Label::legit;
+  Validity validity = Validity::unknown;
+  EvidenceSet evidence;
+  Cause cause = Cause::unknown;
+  bool expected_known = false;
+  uint32_t expected_seq = 0;
+  uint32_t receiver_window = 0;  // scaled, bytes
+  Action action = Action::pass;
+  // rst_update: which earlier reset this revises.
+  uint64_t revises_packet_number = 0;
+  uint32_t revises_seq = 0;
+};
+
+}  // namespace rstguard

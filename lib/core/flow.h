@@ -1,0 +1,141 @@
+// Flow key and per-connection state. One FlowEntry is 128 bytes (two cache
+// lines): the first holds the key and the fields every packet touches.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+#include "core/packet_view.h"
+
+namespace rstguard {
+
+// Canonical key: (addr_a, port_a) sorts before (addr_b, port_b) so that both
+// directions of a connection give the same key. VLAN ids are part of it:
+// the same 4-tuple on two VLANs is two connections.
+struct FlowKey {
+  IpAddr addr_a;
+  IpAddr addr_b;
+  uint16_t port_a;
+  uint16_t port_b;
+  uint16_t vlan_outer;
+  uint16_t vlan_inner;
+
+  friend bool operator==(const FlowKey& x, const FlowKey& y) {
+    return std::memcmp(&x, &y, sizeof(FlowKey)) == 0;
+  }
+};
+static_assert(sizeof(FlowKey) == 40);
+
+// Side 0 is (addr_a, port_a). Returns the key and which side sent `p`.
+inline FlowKey make_flow_key(const PacketView& p, int& sender_side) {
+  FlowKey k;
+  const int c = std::memcmp(p.src.bytes, p.dst.bytes, 16);
+  const bool src_first = c < 0 || (c == 0 && p.src_port <= p.dst_port);
+  sender_side = src_first ? 0 : 1;
+  k.addr_a = src_first ? p.src : p.dst;
+  k.addr_b = src_first ? p.dst : p.src;
+  k.port_a = src_first ? p.src_port : p.dst_port;
+  k.port_b = src_first ? p.dst_port : p.src_port;
+  k.vlan_outer = p.vlan_outer;
+  k.vlan_inner = p.vlan_inner;
+  return k;
+}
+
+// 64-bit hash of a key (multiply-xorshift over its five words).
+inline uint64_t hash_flow_key(const FlowKey& k) {
+  uint64_t w[5];
+  std::memcpy(w, &k, sizeof(w));
+  uint64_t h = 0x9E3779B97F4A7C15ull;
+  for (uint64_t x : w) {
+    h ^= x;
+    h *= 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+  }
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  return h;
+}
+
+// Connection phase, from the tracker's point of view (RFC 9293 3.3.2 states
+// folded to what a middlebox can observe).
+enum class Phase : uint8_t {
+  kEmpty = 0,     // slot unused
+  kSynSent,       // originator's SYN seen
+  kSynReceived,   // responder's SYN/ACK seen
+  kEstablished,   // handshake done, or picked up mid-stream
+  kHalfClosed,    // one FIN seen
+  kClosing,       // both FINs seen, not both acknowledged
+  kTimeWait,      // both FINs acknowledged
+  kClosed,        // a reset the receiver accepts was seen
+};
+const char* phase_name(Phase p);
+
+// Per-direction state: what one side has sent. 28 bytes.
+struct DirState {
+  enum Flag : uint8_t {
+    kSeen = 1 << 0,
+    kSynSeen = 1 << 1,
+    kFinSeen = 1 << 2,
+    kAckSeen = 1 << 3,
+    kTsSeen = 1 << 4,      // carried TCP timestamps
+    kWsOffered = 1 << 5,   // its SYN carried window scale
+    kDataSent = 1 << 6,
+    kBadChecksum = 1 << 7, // a bad TCP checksum among its first packets:
+                           // a capture on the sending host (tx offload)
+  };
+  uint32_t isn = 0;
+  uint32_t snd_nxt = 0;   // highest seq + len sent (SYN and FIN count)
+  uint32_t max_ack = 0;   // highest acknowledgement sent
+  uint32_t ts_last = 0;   // newest TSval sent
+  uint16_t window = 0;    // last advertised window, raw (unscaled)
+  uint16_t ipid_last = 0;
+  uint8_t wscale = 0;     // offered shift, clamped to 14 (RFC 7323 2.3)
+  uint8_t ttl_min = 0;
+  uint8_t ttl_max = 0;
+  uint8_t flags = 0;
+  uint8_t packets = 0;    // saturating at 255
+  uint8_t retransmits = 0;  // of its highest segment, saturating
+  uint8_t keepalives = 0;   // unanswered keepalive probes, saturating
+  uint8_t ipid_votes = 0;   // low nibble: +small steps; high: other steps
+
+  bool has(Flag f) const { return (flags & f) != 0; }
+  void set(Flag f) { flags |= f; }
+  int ipid_increments() const { return ipid_votes & 0x0f; }
+  int ipid_others() const { return ipid_votes >> 4; }
+};
+static_assert(sizeof(DirState) == 28);
+
+struct alignas(64) FlowEntry {
+  enum Flag : uint8_t {
+    kMidstream = 1 << 0,      // picked up without its handshake
+    kOriginIsB = 1 << 1,      // side 1 sent the first SYN (else side 0)
+    kOriginKnown = 1 << 2,    // a SYN told who the client is
+    kWsNegotiated = 1 << 3,   // both SYNs carried window scale
+    kTsNegotiated = 1 << 4,   // both sides use timestamps
+    kGapSeen = 1 << 5,        // a sequence gap: the tap missed packets
+    kRstHistory = 1 << 6,     // the reset history holds this flow
+    kTimeWaitConflict = 1 << 7,  // a SYN re-used the tuple too early
+  };
+  // Line 1: looked at by every packet.
+  FlowKey key;               // 40
+  uint32_t hash32 = 0;       // high bits of the key's hash, 0 = empty
+  uint32_t last_seen_ms = 0; // worker clock, ms (wrap-aware)
+  Phase phase = Phase::kEmpty;
+  Phase phase_before_close = Phase::kEmpty;
+  uint8_t flags = 0;
+  uint8_t last_payload_side = 0xff;  // which side sent the newest payload
+  uint32_t silence_end_ms = 0;  // when a packet ended an idle gap (0: none)
+  uint32_t fin_ms = 0;          // when the first FIN was seen (0: none)
+  // Line 2.
+  DirState dir[2];           // 56
+  uint64_t flow_id = 0;      // stable id for events
+
+  bool has(Flag f) const { return (flags & f) != 0; }
+  void set(Flag f) { flags |= f; }
+  void clear(Flag f) { flags &= static_cast<uint8_t>(~f); }
+  int origin_side() const { return has(kOriginIsB) ? 1 : 0; }
+};
+static_assert(sizeof(FlowEntry) == 128, "two cache lines per flow");
+
+}  // namespace rstguard

@@ -1,0 +1,193 @@
+#include "core/flow_table.h"
+
+#include <cstdlib>
+#include <new>
+
+#include "core/seq.h"
+
+namespace rstguard {
+namespace {
+
+// Slots looked at for a victim when the table is full.
+constexpr size_t kEvictionScan = 16;
+
+bool ms_before(uint32_t a, uint32_t b) { return seq_lt(a, b); }  // wrap-aware
+
+}  // namespace
+
+const char* phase_name(Phase p) {
+  switch (p) {
+    case Phase::kEmpty: return "empty";
+    case Phase::kSynSent: return "syn_sent";
+    case Phase::kSynReceived: return "syn_received";
+    case Phase::kEstablished: return "established";
+    case Phase::kHalfClosed: return "half_closed";
+    case Phase::kClosing: return "closing";
+    case Phase::kTimeWait: return "time_wait";
+    case Phase::kClosed: return "closed";
+  }
+  return "?";
+}
+
+FlowTable::FlowTable(const FlowTableParams& params, Counters* counters)
+    : capacity_(params.capacity), counters_(counters) {
+  slots_ = capacity_ + capacity_ / 2 + 1;
+  void* mem = std::aligned_alloc(64, slots_ * sizeof(FlowEntry));
+  if (mem == nullptr) throw std::bad_alloc();
+  table_ = static_cast<FlowEntry*>(mem);
+  for (size_t i = 0; i < slots_; ++i) new (&table_[i]) FlowEntry();
+  const auto to_ms = [](uint64_t ns) { return ns / kNsPerMs; };
+  timeouts_ms_.embryonic_ns = to_ms(params.timeouts.embryonic_ns);
+  timeouts_ms_.established_ns = to_ms(params.timeouts.established_ns);
+  timeouts_ms_.closing_ns = to_ms(params.timeouts.closing_ns);
+  timeouts_ms_.time_wait_ns = to_ms(params.timeouts.time_wait_ns);
+  timeouts_ms_.closed_ns = to_ms(params.timeouts.closed_ns);
+}
+
+FlowTable::~FlowTable() { std::free(table_); }
+
+void FlowTable::prefetch(uint64_t hash) const {
+  const FlowEntry* e = &table_[home(hash)];
+  __builtin_prefetch(e, 1, 3);
+  __builtin_prefetch(reinterpret_cast<const char*>(e) + 64, 1, 3);
+}
+
+bool FlowTable::expired(const FlowEntry& e, uint32_t now_ms) const {
+  uint64_t timeout = 0;
+  switch (e.phase) {
+    case Phase::kEmpty: return false;
+    case Phase::kSynSent:
+    case Phase::kSynReceived: timeout = timeouts_ms_.embryonic_ns; break;
+    case Phase::kEstablished: timeout = timeouts_ms_.established_ns; break;
+    case Phase::kHalfClosed:
+    case Phase::kClosing: timeout = timeouts_ms_.closing_ns; break;
+    case Phase::kTimeWait: timeout = timeouts_ms_.time_wait_ns; break;
+    case Phase::kClosed: timeout = timeouts_ms_.closed_ns; break;
+  }
+  const int32_t idle = seq_diff(now_ms, e.last_seen_ms);
+  return idle > 0 && static_cast<uint64_t>(idle) > timeout;
+}
+
+FlowEntry* FlowTable::find(const FlowKey& key, uint64_t hash, uint32_t now_ms) {
+  const uint32_t tag = hash_tag(hash);
+  for (size_t i = home(hash);; i = next(i)) {
+    FlowEntry& e = table_[i];
+    if (e.phase == Phase::kEmpty) return nullptr;
+    if (e.hash32 == tag && e.key == key) return expired(e, now_ms) ? nullptr : &e;
+  }
+}
+
+// Lower is evicted first: expired, then closed or time-wait, then embryonic,
+// then live connections.
+int FlowTable::eviction_rank(const FlowEntry& e, uint32_t now_ms) const {
+  if (expired(e, now_ms)) return 0;
+  switch (e.phase) {
+    case Phase::kClosed:
+    case Phase::kTimeWait: return 1;
+    case Phase::kSynSent:
+    case Phase::kSynReceived: return 2;
+    default: return 3;
+  }
+}
+
+FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
+                             bool established) {
+  const uint32_t tag = hash_tag(hash);
+  size_t i = home(hash);
+  FlowEntry* slot = nullptr;
+  // An existing (expired) entry for this very key is reused in place.
+  for (size_t j = i;; j = next(j)) {
+    FlowEntry& e = table_[j];
+    if (e.phase == Phase::kEmpty) break;
+    if (e.hash32 == tag && e.key == key) {
+      slot = &e;
+      ++counters_->flow_expired;
+      --size_;
+      break;
+    }
+  }
+  if (slot == nullptr && size_ < capacity_) {
+    for (size_t j = i;; j = next(j)) {
+      if (table_[j].phase == Phase::kEmpty) {
+        slot = &table_[j];
+        break;
+      }
+    }
+  }
+  if (slot == nullptr) {
+    // Full: the least valuable entry on this key's probe path gives way.
+    // Any slot before the first empty one keeps the new key reachable.
+    FlowEntry* victim = nullptr;
+    int victim_rank = 4;
+    size_t j = i;
+    for (size_t n = 0; n < kEvictionScan; ++n, j = next(j)) {
+      FlowEntry& e = table_[j];
+      if (e.phase == Phase::kEmpty) break;
+      const int rank = eviction_rank(e, now_ms);
+      if (rank < victim_rank ||
+          (rank == victim_rank && ms_before(e.last_seen_ms, victim->last_seen_ms))) {
+        victim = &e;
+        victim_rank = rank;
+      }
+    }
+    const int max_rank = established ? 3 : 2;
+    if (victim == nullptr || victim_rank > max_rank) {
+      ++counters_->flow_insert_refused;
+      return nullptr;
+    }
+    switch (victim_rank) {
+      case 0: ++counters_->flow_expired; break;
+      case 1: ++counters_->flow_evicted_closed; break;
+      case 2: ++counters_->flow_evicted_embryonic; break;
+      default: ++counters_->flow_evicted_established; break;
+    }
+    slot = victim;
+    --size_;
+  }
+  *slot = FlowEntry();
+  slot->key = key;
+  slot->hash32 = tag;
+  slot->last_seen_ms = now_ms;
+  slot->phase = Phase::kEstablished;  // the tracker sets the real phase
+  ++size_;
+  ++counters_->flow_created;
+  return slot;
+}
+
+// Backward-shift deletion for linear probing (Knuth 6.4 algorithm R):
+// entries after the hole move back if their home is not between hole and
+// them, so no tombstones are needed.
+void FlowTable::erase(size_t hole) {
+  size_t j = hole;
+  for (;;) {
+    j = next(j);
+    FlowEntry& e = table_[j];
+    if (e.phase == Phase::kEmpty) break;
+    // The stored tag keeps only part of the hash: recompute the home.
+    const size_t h = home(hash_flow_key(e.key));
+    const bool movable = (hole <= j) ? (h <= hole || h > j) : (h <= hole && h > j);
+    if (movable) {
+      table_[hole] = e;
+      hole = j;
+    }
+  }
+  table_[hole] = FlowEntry();
+  --size_;
+}
+
+size_t FlowTable::collect(uint32_t now_ms, size_t budget) {
+  size_t freed = 0;
+  for (size_t n = 0; n < budget && size_ > 0; ++n) {
+    FlowEntry& e = table_[gc_cursor_];
+    if (e.phase != Phase::kEmpty && expired(e, now_ms)) {
+      erase(gc_cursor_);
+      ++counters_->flow_expired;
+      ++freed;
+      continue;  // an entry may have moved into the cursor's slot
+    }
+    gc_cursor_ = next(gc_cursor_);
+  }
+  return freed;
+}
+
+}  // namespace rstguard

@@ -1,0 +1,76 @@
+// Per-worker flow table: open addressing with linear probing over 128-byte
+// FlowEntry slots, allocated once (capacity * 3/2 slots, so the load factor
+// stays at or under 2/3). Nothing is allocated after construction.
+//
+// Memory: 192 bytes of slot array per flow of capacity (128-byte entries at
+// a 2/3 load bound); 10 million flows take 1.92 GB.
+//
+// Not thread-safe: one table per worker, used only from its lcore.
+//
+// Expiry is lazy and bounded: a lookup treats an entry idle past its
+// phase's timeout as absent (so timeouts are exact whatever the traffic),
+// and collect() frees at most `budget` slots' worth of expired entries per
+// call (backward-shift deletion keeps probe chains short). collect() moves
+// entries, so pointers from find()/insert() are valid only until the next
+// collect(); the worker calls it between bursts.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "core/counters.h"
+#include "core/flow.h"
+#include "core/policy.h"
+
+namespace rstguard {
+
+class FlowTable {
+ public:
+  FlowTable(const FlowTableParams& params, Counters* counters);
+  ~FlowTable();
+  FlowTable(const FlowTable&) = delete;
+  FlowTable& operator=(const FlowTable&) = delete;
+
+  // Hints the cache about the key's home slot (first stage of a burst).
+  void prefetch(uint64_t hash) const;
+
+  // The live entry for `key`, or nullptr. An expired entry counts as absent.
+  FlowEntry* find(const FlowKey& key, uint64_t hash, uint32_t now_ms);
+
+  // Creates an entry for `key` (which must be absent). When the table is
+  // full an expired, closed or embryonic entry on the key's probe path is
+  // evicted; an established one only if `established` is true and it is
+  // older. Returns nullptr (counted as flow.insert_refused) when nothing
+  // may go. The new entry is zeroed but for key, hash and times.
+  FlowEntry* insert(const FlowKey& key, uint64_t hash, uint32_t now_ms, bool established);
+
+  // Frees expired entries among the next `budget` slots. Returns how many.
+  size_t collect(uint32_t now_ms, size_t budget);
+
+  bool expired(const FlowEntry& e, uint32_t now_ms) const;
+  size_t size() const { return size_; }
+  size_t capacity() const { return capacity_; }
+  size_t slot_count() const { return slots_; }
+  size_t memory_bytes() const { return slots_ * sizeof(FlowEntry); }
+
+ private:
+  size_t home(uint64_t hash) const {
+    return static_cast<size_t>((static_cast<unsigned __int128>(hash) * slots_) >> 64);
+  }
+  size_t next(size_t i) const { return i + 1 == slots_ ? 0 : i + 1; }
+  void erase(size_t i);
+  int eviction_rank(const FlowEntry& e, uint32_t now_ms) const;
+
+  FlowEntry* table_ = nullptr;
+  size_t slots_ = 0;
+  size_t capacity_ = 0;
+  size_t size_ = 0;
+  size_t gc_cursor_ = 0;
+  FlowTimeouts timeouts_ms_;  // same fields, in ms
+  Counters* counters_;
+};
+
+inline uint32_t hash_tag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32) | 1u; }
+
+}  // namespace rstguard

@@ -1,0 +1,258 @@
+#include "core/judge.h"
+
+#include "core/headers.h"
+#include "core/seq.h"
+#include "core/track.h"
+
+namespace rstguard {
+namespace {
+
+using wire::tcpflag::kAck;
+
+constexpr uint16_t kIpIdStep = 2048;  // as in track.cc
+
+bool within(uint32_t now_ms, uint32_t then_ms, uint64_t limit_ns) {
+  if (then_ms == 0) return false;
+  const int32_t d = seq_diff(now_ms, then_ms);
+  return d >= 0 && static_cast<uint64_t>(d) * kNsPerMs <= limit_ns;
+}
+
+// IP ID that does not fit the sender's counter (Weaver et al. 2009, 4.2).
+// An ID of 0 is what Linux puts in resets sent without a socket, so it is
+// never held against a reset.
+bool ipid_anomalous(const DirState& s, const PacketView& rst) {
+  if (rst.ip_version != 4 || s.packets < 4 || rst.ip_id == 0) return false;
+  const int inc = s.ipid_increments(), other = s.ipid_others();
+  if (inc >= 3 && inc > 2 * other) {
+    const uint16_t step = static_cast<uint16_t>(rst.ip_id - s.ipid_last);
+    return step == 0 || step > kIpIdStep;
+  }
+  return inc == 0 && other == 0 && s.ipid_last == 0;  // the sender always sent 0
+}
+
+// Validity of a reset in a synchronized state (RFC 9293 3.10.7.4, first
+// check; RFC 5961 3.2): exact when SEG.SEQ = RCV.NXT, in window when
+// RCV.NXT < SEG.SEQ < RCV.NXT + RCV.WND (the receiver answers with a
+// challenge ACK), otherwise out of window (silently dropped).
+void check_synchronized(const PacketView& rst, const FlowEntry& f, int side, Verdict& v) {
+  const DirState& s = f.dir[side];
+  const DirState& r = f.dir[1 - side];
+  // 1. Enough known? A mid-stream flow needs both directions seen.
+  if (!s.has(DirState::kSeen) && !r.has(DirState::kAckSeen)) return;
+  if (f.has(FlowEntry::kMidstream) && !(s.has(DirState::kSeen) && r.has(DirState::kSeen))) {
+    return;
+  }
+  // 2. RCV.NXT is what the receiver last acknowledged; the sender's
+  //    SND.NXT is what a true endpoint puts in its reset (in-flight data
+  //    reaches the receiver before the reset does).
+  const uint32_t rcv_nxt = r.has(DirState::kAckSeen) ? r.max_ack : s.snd_nxt;
+  v.expected_known = true;
+  v.expected_seq = s.has(DirState::kSeen) ? s.snd_nxt : rcv_nxt;
+  v.receiver_window = advertised_window(f, 1 - side);
+  // 3. Classify.
+  if (rst.seq == v.expected_seq || rst.seq == rcv_nxt) {
+    v.validity = Validity::exact;
+  } else if (seq_in_window(rst.seq, rcv_nxt, v.receiver_window) ||
+             seq_in_window(rst.seq, v.expected_seq, v.receiver_window)) {
+    v.validity = Validity::in_window;
+  } else {
+    v.validity = Validity::out_of_window;
+  }
+}
+
+Cause classify(const PacketView& rst, const RstContext& ctx, const Verdict& v,
+               const JudgeParams& params, uint32_t now_ms) {
+  if (v.label == Label::forged) return Cause::injected;
+  if (ctx.flow == nullptr) return Cause::unknown;
+  const FlowEntry& f = *ctx.flow;
+  const int side = ctx.sender_side;
+  const DirState& s = f.dir[side];
+  const DirState& r = f.dir[1 - side];
+  const bool origin_known = f.has(FlowEntry::kOriginKnown);
+  const bool from_client = origin_known && side == f.origin_side();
+  const bool from_server = origin_known && side != f.origin_side();
+
+  // A SYN that hit a tuple still in TIME-WAIT, answered by the server.
+  if (f.has(FlowEntry::kTimeWaitConflict) && from_server) return Cause::time_wait_reuse;
+
+  switch (f.phase) {
+    case Phase::kSynSent: {
+      if (!from_server || v.validity != Validity::exact) return Cause::unknown;
+      // A reset from another device than the server (a firewall's
+      // "reject"): another TTL than the host showed in its SYN/ACKs, or
+      // no ACK. Not forgery evidence: refusing is the device's job.
+      const bool other_device =
+          ctx.host_ttl >= 0 && (rst.ttl + params.ttl_tolerance < ctx.host_ttl ||
+                                rst.ttl > ctx.host_ttl + params.ttl_tolerance);
+      return (other_device || !rst.has(kAck)) ? Cause::refused : Cause::port_closed;
+    }
+    case Phase::kSynReceived:
+      // The client drops a connection it asked for right after the SYN/ACK:
+      // a half-open scanner's kernel (no socket: RST without ACK), or a
+      // client that keeps a parallel connection (RST+ACK).
+      if (from_client) return rst.has(kAck) ? Cause::duplicate_syn : Cause::syn_scan;
+      return Cause::unknown;
+    case Phase::kClosed:
+      return Cause::data_after_close;
+    default:
+      break;
+  }
+  if (s.retransmits >= params.retransmit_threshold) return Cause::retransmit_exhausted;
+  if (s.keepalives >= params.keepalive_threshold) return Cause::keepalive_failure;
+  const int32_t silence = seq_diff(now_ms, f.last_seen_ms);
+  if ((silence > 0 && static_cast<uint64_t>(silence) * kNsPerMs >= params.idle_gap_ns) ||
+      within(now_ms, f.silence_end_ms, params.quick_close_ns)) {
+    return Cause::idle_timeout;
+  }
+  if (from_client && f.phase == Phase::kEstablished && !f.has(FlowEntry::kMidstream) &&
+      !s.has(DirState::kDataSent) && !r.has(DirState::kDataSent)) {
+    return Cause::connect_scan;
+  }
+  if (s.has(DirState::kFinSeen)) {
+    // The sender had closed; data from the peer since then is answered
+    // with a reset (RFC 9293 3.10.7.4, data after FIN).
+    return f.last_payload_side == 1 - side ? Cause::data_after_close : Cause::after_fin;
+  }
+  if (r.has(DirState::kFinSeen)) return Cause::after_fin;
+  if (f.last_payload_side == 1 - side) return Cause::abort_unread_data;
+  if (v.validity == Validity::exact) return Cause::abortive_close;
+  return Cause::unknown;
+}
+
+}  // namespace
+
+Label label_for(EvidenceSet evidence, bool gap_seen, const JudgeParams& params) {
+  bool strong = false;
+  bool strong_beyond_window = false;  // strong evidence a gap cannot explain
+  int score = 0;
+  for (int i = 0; i < kEvidenceCount; ++i) {
+    const auto e = static_cast<Evidence>(i);
+    if (!evidence.has(e)) continue;
+    const int w = evidence_weight(e);
+    if (w == 0) {
+      strong = true;
+      if (e != Evidence::out_of_window) strong_beyond_window = true;
+    }
+    score += w;
+  }
+  Label label = Label::legit;
+  if (strong || score >= params.forged_score) {
+    label = Label::forged;
+  } else if (score >= params.suspicious_score) {
+    label = Label::suspicious;
+  }
+  if (label == Label::forged && params.lossy_tap && gap_seen && !strong_beyond_window) {
+    label = Label::suspicious;
+  }
+  return label;
+}
+
+Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParams& params,
+                  uint32_t now_ms) {
+  Verdict v;
+  EvidenceSet& ev = v.evidence;
+  const FlowEntry* f = ctx.flow;
+  const int side = ctx.sender_side;
+
+  // Step 1. Would the end host even see it? A bad checksum (unless this
+  // side's packets all look so: a capture taken on the sender with checksum
+  // offload) or a TTL too low to arrive makes an insertion packet
+  // (Ptacek & Newsham 1998): it must not close anything.
+  const bool offload = f != nullptr && f->dir[side].has(DirState::kBadChecksum);
+  if ((params.verify_checksums && ctx.checksum == Checksum::kBad && !offload) ||
+      (params.insertion_max_ttl != 0 && rst.ttl <= params.insertion_max_ttl)) {
+    ev.add(Evidence::insertion);
+  }
+  // Step 2. Marks of the segment itself.
+  if (rst.payload_len > 0) ev.add(Evidence::with_payload);
+  if (ctx.resets_toward_destination + 1 >= params.sweep_resets) ev.add(Evidence::sweep);
+
+  if (f == nullptr) {
+    // Step 3a. No connection known: nothing to check the numbers against.
+    v.validity = Validity::no_flow;
+  } else if (f->phase == Phase::kSynSent) {
+    // Step 3b. SYN-SENT (RFC 9293 3.10.7.3; RFC 5961 3.2): the reset is
+    // acceptable only if its ACK acknowledges the SYN (ack = ISS + 1).
+    const DirState& client = f->dir[1 - side];
+    if (side == f->origin_side()) {
+      v.validity = Validity::unknown;  // the client resets its own attempt
+    } else {
+      v.expected_known = true;
+      v.expected_seq = 0;
+      if (rst.has(kAck) && rst.ack == client.snd_nxt) {
+        v.validity = Validity::exact;
+      } else {
+        v.validity = Validity::out_of_window;
+        ev.add(rst.has(kAck) ? Evidence::ack_mismatch : Evidence::rst_without_ack);
+      }
+
+    }
+  } else {
+    // Step 3c. Synchronized states (RFC 9293 3.10.7.4; RFC 5961 3.2).
+    check_synchronized(rst, *f, side, v);
+    const DirState& s = f->dir[side];
+    const DirState& r = f->dir[1 - side];
+    const bool synchronized = f->phase >= Phase::kEstablished;
+    // A sender whose socket may be gone (it reset or closed before) answers
+    // with a bare reset: no timestamps, no ACK (RFC 9293 3.10.7.1).
+    const bool reply_style = f->phase == Phase::kClosed || s.has(DirState::kFinSeen);
+
+    // Step 4. Evidence against the flow's own history, strongest first.
+    if (v.validity == Validity::out_of_window) ev.add(Evidence::out_of_window);
+    const RstHistory* h = ctx.history;
+    if (h != nullptr) {
+      if (within(now_ms, h->side_ms[1 - side], params.both_directions_ns)) {
+        ev.add(Evidence::both_directions);
+      }
+      if (within(now_ms, h->side_ms[side], params.seq_change_ns) &&
+          h->side_seq[side] != rst.seq) {
+        ev.add(Evidence::seq_change);
+      }
+      if (within(now_ms, h->window_start_ms, params.sweep_window_ns) &&
+          h->seq_changes + 2u >= params.sweep_resets && h->seq != rst.seq) {
+        ev.add(Evidence::sweep);
+      }
+    }
+    // After a long silence a NAT or load balancer that dropped the
+    // connection resets it on the hosts' behalf (field guide 1, idle
+    // timeout): another TTL, no timestamps, no ACK are its normal marks.
+    const int32_t silence = seq_diff(now_ms, f->last_seen_ms);
+    const bool idle_context =
+        (silence > 0 && static_cast<uint64_t>(silence) * kNsPerMs >= params.idle_gap_ns) ||
+        within(now_ms, f->silence_end_ms, params.quick_close_ns);
+    const bool middlebox_marks_expected = reply_style || idle_context;
+    if (!idle_context && s.packets > 0 && (rst.ttl + params.ttl_tolerance < s.ttl_min ||
+                          rst.ttl > s.ttl_max + params.ttl_tolerance)) {
+      ev.add(Evidence::ttl_mismatch);
+    }
+    if (rst.opt.has_timestamp && s.has(DirState::kTsSeen) &&
+        seq_lt(rst.opt.tsval, s.ts_last)) {
+      ev.add(Evidence::ts_stale);
+    }
+    if (rst.has(kAck) && r.has(DirState::kSeen) &&
+        (seq_gt(rst.ack, r.snd_nxt) ||
+         (s.has(DirState::kAckSeen) && seq_lt(rst.ack, s.max_ack) &&
+          !f->has(FlowEntry::kGapSeen)))) {
+      ev.add(Evidence::ack_mismatch);
+    }
+    if (synchronized && f->has(FlowEntry::kTsNegotiated) && !rst.opt.has_timestamp &&
+        !middlebox_marks_expected) {
+      ev.add(Evidence::ts_missing);
+    }
+    if (!idle_context && ipid_anomalous(s, rst)) ev.add(Evidence::ipid_anomaly);
+    if (synchronized && !rst.has(kAck) && !middlebox_marks_expected) {
+      ev.add(Evidence::rst_without_ack);
+    }
+  }
+
+  // Step 5. Label, then cause.
+  v.label = label_for(ev, f != nullptr && f->has(FlowEntry::kGapSeen), params);
+  v.cause = classify(rst, ctx, v, params, now_ms);
+  // Step 6. Would the receiver accept it and abort (RFC 5961 3.2: only an
+  // exact reset is acted on)? Forged or insertion resets never end tracking.
+  v.accepted = v.validity == Validity::exact && !ev.has(Evidence::insertion) &&
+               v.label != Label::forged;
+  return v;
+}
+
+}  // namespace rstguard

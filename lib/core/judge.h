@@ -1,0 +1,78 @@
+// The reset judge. judge_rst() is a pure function of the reset, what the
+// worker knows about its connection, the policy and the time: no state is
+// changed, nothing is allocated, it is safe from any thread.
+#pragma once
+
+#include <cstdint>
+
+#include "core/flow.h"
+#include "core/packet_view.h"
+#include "core/parser.h"
+#include "core/policy.h"
+#include "core/verdict.h"
+
+namespace rstguard {
+
+// Earlier resets on one connection, kept by the worker while they may still
+// matter (RstHistoryTable). Times are worker ms; 0 means "none".
+struct RstHistory {
+  uint64_t flow_id = 0;
+  uint64_t packet_number = 0;  // of the newest reset
+  uint32_t seq = 0;            // newest reset's seq
+  uint32_t tsval = 0;
+  uint32_t ms = 0;             // newest reset's time
+  uint32_t side_ms[2] = {0, 0};         // newest reset sent by each side
+  uint64_t side_packet[2] = {0, 0};     // and its packet number
+  uint32_t side_seq[2] = {0, 0};
+  uint32_t window_start_ms = 0;  // sweep/seq-change window on this flow
+  uint16_t resets_in_window = 0;
+  uint16_t seq_changes = 0;      // resets in the window whose seq differed
+  uint8_t side = 0;              // sender side of the newest reset
+  bool race_open = false;        // watching for data_after_rst
+  bool closed_flow = false;      // the newest reset closed the connection
+  Phase phase_before = Phase::kEmpty;
+  Label label = Label::legit;
+  Validity validity = Validity::unknown;
+  Cause cause = Cause::unknown;
+  EvidenceSet evidence;
+  uint32_t expected_seq = 0;
+  uint32_t receiver_window = 0;
+  bool expected_known = false;
+};
+
+// Everything the judge may look at besides the reset itself.
+struct RstContext {
+  const FlowEntry* flow = nullptr;   // nullptr: no connection known
+  int sender_side = 0;               // side of `flow` that sent the reset
+  const RstHistory* history = nullptr;  // nullptr: no recent reset on it
+  // Non-exact resets toward the reset's destination (address and port)
+  // within the sweep window, this one not counted.
+  uint32_t resets_toward_destination = 0;
+  Checksum checksum = Checksum::kUnknown;  // of the reset's TCP segment
+  int host_ttl = -1;  // TTL the sender's address used in its last SYN/ACK
+};
+
+struct Verdict {
+  Label label = Label::legit;
+  Validity validity = Validity::unknown;
+  EvidenceSet evidence;
+  Cause cause = Cause::unknown;
+  bool expected_known = false;
+  uint32_t expected_seq = 0;     // what the receiver expects next
+  uint32_t receiver_window = 0;  // bytes, scaled
+  bool accepted = false;         // the receiver would tear the connection down
+};
+
+Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParams& params,
+                  uint32_t now_ms);
+
+// How evidence combines into a label (documented in README, "Verdicts"):
+// 1. any strong evidence (weight 0 in verdict.def) -> forged;
+// 2. else the weights add up: >= forged_score -> forged,
+//    >= suspicious_score -> suspicious, else legit;
+// 3. on a lossy tap (mirror port) where the flow shows a sequence gap,
+//    "forged" that rests on out_of_window or on weights alone becomes
+//    "suspicious": a missed packet could explain it.
+Label label_for(EvidenceSet evidence, bool gap_seen, const JudgeParams& params);
+
+}  // namespace rstguard

@@ -1,0 +1,384 @@
+#include "core/worker.h"
+
+#include <algorithm>
+
+#include "core/headers.h"
+#include "core/parser.h"
+#include "core/seq.h"
+#include "core/track.h"
+
+namespace rstguard {
+namespace {
+
+using wire::tcpflag::kAck;
+using wire::tcpflag::kFin;
+using wire::tcpflag::kRst;
+using wire::tcpflag::kSyn;
+
+// Expired entries freed per burst: enough to keep pace with insertions
+// (at most one per packet) with room to spare; bounded work per burst.
+constexpr size_t kCollectPerPacket = 4;
+constexpr size_t kCollectMin = 64;
+
+// Worker clock: packet time in ms, 32 bits, wrap-aware; the low bit is
+// forced so that 0 always means "never".
+uint32_t clock_ms(uint64_t ts_ns) { return static_cast<uint32_t>(ts_ns / kNsPerMs) | 1u; }
+
+bool within(uint32_t now_ms, uint32_t then_ms, uint64_t limit_ns) {
+  if (then_ms == 0) return false;
+  const int32_t d = seq_diff(now_ms, then_ms);
+  return d >= 0 && static_cast<uint64_t>(d) * kNsPerMs <= limit_ns;
+}
+
+uint64_t mix(uint64_t h) {
+  h ^= h >> 33;
+  h *= 0xFF51AFD7ED558CCDull;
+  h ^= h >> 33;
+  return h;
+}
+
+uint64_t hash_addr(const IpAddr& a, uint16_t port) {
+  uint64_t w[2];
+  std::memcpy(w, a.bytes, 16);
+  return mix(w[0] * 0x9E3779B97F4A7C15ull ^ mix(w[1] ^ port));
+}
+
+}  // namespace
+
+struct Worker::DestinationSlot {
+  uint64_t tag = 0;
+  uint32_t window_start_ms = 0;
+  uint32_t count = 0;
+};
+
+struct Worker::HostTtlSlot {
+  uint64_t tag = 0;
+  uint8_t ttl = 0;
+};
+
+Worker::Worker(const WorkerParams& params)
+    : params_(params),
+      table_(params.flow, &counters_),
+      history_(params.rst_history_slots),
+      destinations_(new DestinationSlot[params.destination_slots]),
+      host_ttl_(new HostTtlSlot[params.host_ttl_slots]),
+      events_capacity_(4u * kMaxBurst) {
+  events_.reserve(events_capacity_);
+}
+
+Worker::~Worker() = default;
+
+void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
+  PacketView views[kMaxBurst];
+  ParseResult results[kMaxBurst];
+  FlowKey keys[kMaxBurst];
+  uint64_t hashes[kMaxBurst];
+  int sides[kMaxBurst];
+  n = std::min<uint16_t>(n, kMaxBurst);
+
+  // Stage 1: parse the burst and prefetch each flow's slot, so that by the
+  // time stage 2 reaches a packet its entry is (likely) in cache.
+  for (uint16_t i = 0; i < n; ++i) {
+    const Frame& fr = frames[i];
+    results[i] = parse_frame(fr.data, fr.len, fr.wire_len, views[i],
+                             static_cast<LinkType>(fr.link_type));
+    if (results[i] == ParseResult::ok) {
+      keys[i] = make_flow_key(views[i], sides[i]);
+      hashes[i] = hash_flow_key(keys[i]);
+      table_.prefetch(hashes[i]);
+    }
+  }
+
+  // Stage 2: track and judge in arrival order.
+  uint32_t now_ms = 1;
+  for (uint16_t i = 0; i < n; ++i) {
+    const Frame& fr = frames[i];
+    ++packet_number_;
+    ++counters_.pkt_total;
+    counters_.pkt_bytes += fr.wire_len;
+    ++counters_.parse[static_cast<int>(results[i])];
+    out[i] = Disposition::kForward;
+    if (results[i] != ParseResult::ok) continue;
+    const PacketView& p = views[i];
+    ++counters_.pkt_tcp;
+    if (p.option_error) {
+      ++counters_.tcp_option_error;
+      ++counters_.parse[static_cast<int>(ParseResult::tcp_bad_option_length)];
+    }
+    now_ms = clock_ms(fr.ts_ns);
+    FlowEntry* f = table_.find(keys[i], hashes[i], now_ms);
+    if (p.has(kRst)) {
+      out[i] = handle_rst(p, f, sides[i], now_ms, fr.ts_ns);
+    } else {
+      handle_segment(p, f, keys[i], hashes[i], sides[i], now_ms, fr.ts_ns);
+    }
+  }
+  for (uint16_t i = 0; i < n; ++i) {
+    if (out[i] == Disposition::kDrop) {
+      ++counters_.pkt_dropped;
+    } else {
+      ++counters_.pkt_forwarded;
+    }
+  }
+  // Bounded garbage collection between bursts (moves entries: no pointer
+  // from this burst survives it).
+  if (n > 0) table_.collect(now_ms, kCollectMin + kCollectPerPacket * n);
+}
+
+void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& key,
+                            uint64_t hash, int side, uint32_t now_ms, uint64_t now_ns) {
+  if (p.has(kSyn)) {
+    ++counters_.tcp_syn;
+    if (p.has(kAck)) host_ttl_set(p.src, p.ttl);
+  }
+  if (p.has(kFin)) ++counters_.tcp_fin;
+  if (f == nullptr) {
+    const bool embryonic = p.has(kSyn) && !p.has(kAck);
+    f = table_.insert(key, hash, now_ms, !embryonic);
+    if (f == nullptr) return;  // table full of live connections: counted
+    track_first(*f, side, p, now_ms, now_ns);
+    if (f->has(FlowEntry::kMidstream)) ++counters_.flow_midstream;
+    return;
+  }
+  if (f->has(FlowEntry::kRstHistory)) check_race(p, *f, side, now_ms, now_ns);
+  const TrackNote note = track_segment(*f, side, p, now_ms, now_ns, params_.judge);
+  if (note.retransmit) ++counters_.tcp_retransmit;
+  if (note.gap) ++counters_.tcp_gap;
+  if (note.reused) ++counters_.flow_reused;
+}
+
+Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint32_t now_ms,
+                               uint64_t now_ns) {
+  ++counters_.rst_total;
+  RstContext ctx;
+  ctx.flow = f;
+  ctx.sender_side = side;
+  ctx.history = (f != nullptr && f->has(FlowEntry::kRstHistory)) ? history_find(f->flow_id)
+                                                                  : nullptr;
+  ctx.resets_toward_destination = destination_count(p, now_ms, false);
+  if (params_.judge.verify_checksums) {
+    ctx.checksum = tcp_checksum(p);
+    if (ipv4_header_checksum(p) == Checksum::kBad) ctx.checksum = Checksum::kBad;
+  }
+  ctx.host_ttl = host_ttl_get(p.src);
+  const Verdict v = judge_rst(p, ctx, params_.judge, now_ms);
+  if (v.validity != Validity::exact) destination_count(p, now_ms, true);
+
+  const Action action = params_.actions.for_label(v.label);
+  count_verdict(v, action);
+
+  RstEvent e = make_event(p, f, side, now_ns);
+  e.label = v.label;
+  e.validity = v.validity;
+  e.evidence = v.evidence;
+  e.cause = v.cause;
+  e.expected_known = v.expected_known;
+  e.expected_seq = v.expected_seq;
+  e.receiver_window = v.receiver_window;
+  e.action = action;
+  if (params_.verbosity == EventVerbosity::kAll || v.label != Label::legit) {
+    emit(e);
+  } else {
+    ++counters_.event_suppressed;
+  }
+
+  if (f != nullptr) {
+    RstHistory* prev = history_find(f->flow_id);
+    // Resets toward both ends: the earlier one, toward the other end, is
+    // revised too (side-path blockers reset client and server at once).
+    if (v.evidence.has(Evidence::both_directions) && prev != nullptr &&
+        prev->side == 1 - side && prev->label != Label::forged) {
+      RstEvent u = e;
+      u.type = EventType::kRstUpdate;
+      u.revises_packet_number = prev->packet_number;
+      u.revises_seq = prev->seq;
+      u.evidence = prev->evidence;
+      u.evidence.add(Evidence::both_directions);
+      u.label = Label::forged;
+      u.validity = prev->validity;
+      u.cause = Cause::injected;
+      u.expected_known = prev->expected_known;
+      u.expected_seq = prev->expected_seq;
+      u.receiver_window = prev->receiver_window;
+      u.to_server = !e.to_server;
+      u.action = params_.actions.for_label(Label::forged);
+      if (u.action == Action::drop) u.action = Action::alert;  // already forwarded
+      ++counters_.rst_updates;
+      emit(u);
+      if (prev->closed_flow) {
+        f->phase = prev->phase_before;
+        prev->closed_flow = false;
+      }
+    }
+    RstHistory& h = history_slot(f->flow_id);
+    if (h.flow_id != f->flow_id) {
+      h = RstHistory{};
+      h.flow_id = f->flow_id;
+    }
+    if (within(now_ms, h.window_start_ms, params_.judge.sweep_window_ns)) {
+      ++h.resets_in_window;
+      if (h.seq != p.seq) ++h.seq_changes;
+    } else {
+      h.window_start_ms = now_ms;
+      h.resets_in_window = 1;
+      h.seq_changes = 0;
+    }
+    h.packet_number = packet_number_;
+    h.seq = p.seq;
+    h.tsval = p.opt.tsval;
+    h.ms = now_ms;
+    h.side = static_cast<uint8_t>(side);
+    h.side_ms[side] = now_ms;
+    h.side_packet[side] = packet_number_;
+    h.side_seq[side] = p.seq;
+    h.label = v.label;
+    h.validity = v.validity;
+    h.cause = v.cause;
+    h.evidence = v.evidence;
+    h.expected_seq = v.expected_seq;
+    h.expected_known = v.expected_known;
+    h.receiver_window = v.receiver_window;
+    h.race_open = v.label != Label::forged;
+    h.closed_flow = false;
+    f->set(FlowEntry::kRstHistory);
+    // The connection's state follows what the receiver does: only an
+    // accepted reset ends it (kept briefly as kClosed to explain what follows).
+    if (v.accepted && f->phase != Phase::kClosed) {
+      h.closed_flow = true;
+      h.phase_before = f->phase;
+      f->phase = Phase::kClosed;
+    }
+    if (seq_gt(now_ms, f->last_seen_ms)) f->last_seen_ms = now_ms;
+  }
+  return action == Action::drop ? Disposition::kDrop : Disposition::kForward;
+}
+
+// The post-reset check (Weaver et al. 2009 "race"): a reset's supposed
+// sender that keeps sending after it never sent the reset.
+void Worker::check_race(const PacketView& p, FlowEntry& f, int side, uint32_t now_ms,
+                        uint64_t now_ns) {
+  RstHistory* h = history_find(f.flow_id);
+  if (h == nullptr) {
+    f.clear(FlowEntry::kRstHistory);
+    return;
+  }
+  if (!h->race_open || h->side != side || p.has(kSyn)) return;
+  if (!within(now_ms, h->ms, params_.judge.race_window_ns)) {
+    h->race_open = false;
+    return;
+  }
+  if (p.payload_len == 0 && !p.has(kFin) && !seq_geq(p.seq, h->seq)) return;
+  h->race_open = false;
+  RstEvent u = make_event(p, &f, side, now_ns);
+  u.type = EventType::kRstUpdate;
+  u.packet_number = packet_number_;
+  u.revises_packet_number = h->packet_number;
+  u.revises_seq = h->seq;
+  u.seq = h->seq;
+  h->evidence.add(Evidence::data_after_rst);
+  h->label = label_for(h->evidence, f.has(FlowEntry::kGapSeen), params_.judge);
+  h->cause = h->label == Label::forged ? Cause::injected : h->cause;
+  u.label = h->label;
+  u.validity = h->validity;
+  u.evidence = h->evidence;
+  u.cause = h->cause;
+  u.expected_known = h->expected_known;
+  u.expected_seq = h->expected_seq;
+  u.receiver_window = h->receiver_window;
+  u.action = params_.actions.for_label(h->label);
+  if (u.action == Action::drop) u.action = Action::alert;  // already forwarded
+  ++counters_.rst_updates;
+  ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];
+  emit(u);
+  if (h->closed_flow) {
+    f.phase = h->phase_before;  // the connection lives on
+    h->closed_flow = false;
+  }
+}
+
+RstHistory* Worker::history_find(uint64_t flow_id) {
+  RstHistory& h = history_slot(flow_id);
+  return h.flow_id == flow_id ? &h : nullptr;
+}
+
+RstHistory& Worker::history_slot(uint64_t flow_id) {
+  return history_[mix(flow_id) & (history_.size() - 1)];
+}
+
+uint32_t Worker::destination_count(const PacketView& p, uint32_t now_ms, bool add) {
+  const uint64_t tag = hash_addr(p.dst, p.dst_port) | 1;
+  DestinationSlot& d = destinations_[tag & (params_.destination_slots - 1)];
+  const bool live = d.tag == tag && within(now_ms, d.window_start_ms,
+                                           params_.judge.sweep_window_ns);
+  if (!add) return live ? d.count : 0;
+  if (!live) {
+    d.tag = tag;
+    d.window_start_ms = now_ms;
+    d.count = 0;
+  }
+  return ++d.count;
+}
+
+int Worker::host_ttl_get(const IpAddr& a) const {
+  const uint64_t tag = hash_addr(a, 0) | 1;
+  const HostTtlSlot& s = host_ttl_[tag & (params_.host_ttl_slots - 1)];
+  return s.tag == tag ? s.ttl : -1;
+}
+
+void Worker::host_ttl_set(const IpAddr& a, uint8_t ttl) {
+  const uint64_t tag = hash_addr(a, 0) | 1;
+  HostTtlSlot& s = host_ttl_[tag & (params_.host_ttl_slots - 1)];
+  s.tag = tag;
+  s.ttl = ttl;
+}
+
+void Worker::emit(const RstEvent& e) {
+  if (events_.size() >= events_capacity_) {
+    ++counters_.event_overflow;
+    return;
+  }
+  events_.push_back(e);
+  ++counters_.event_emitted;
+}
+
+RstEvent Worker::make_event(const PacketView& p, const FlowEntry* f, int side,
+                            uint64_t now_ns) const {
+  RstEvent e;
+  e.timestamp_ns = now_ns;
+  e.packet_number = packet_number_;
+  e.flow_id = f != nullptr ? f->flow_id : (hash_flow_key(FlowKey{p.src, p.dst, p.src_port,
+                                                                  p.dst_port, p.vlan_outer,
+                                                                  p.vlan_inner}) &
+                                           0x7FFFFFFFFFFFFFull);
+  e.src = p.src;
+  e.dst = p.dst;
+  e.src_port = p.src_port;
+  e.dst_port = p.dst_port;
+  e.vlan_outer = p.vlan_outer;
+  e.vlan_inner = p.vlan_inner;
+  e.vlan_count = p.vlan_count;
+  e.ip_version = p.ip_version;
+  e.direction_known = f != nullptr && f->has(FlowEntry::kOriginKnown);
+  e.to_server = f == nullptr || side == f->origin_side();
+  e.seq = p.seq;
+  e.ack = p.ack;
+  e.tcp_flags = p.tcp_flags;
+  e.window = p.window;
+  e.ttl = p.ttl;
+  e.ip_id = p.ip_id;
+  e.payload_len = p.payload_len;
+  return e;
+}
+
+void Worker::count_verdict(const Verdict& v, Action a) {
+  ++counters_.rst_label[static_cast<int>(v.label)];
+  ++counters_.rst_validity[static_cast<int>(v.validity)];
+  ++counters_.rst_cause[static_cast<int>(v.cause)];
+  for (int i = 0; i < kEvidenceCount; ++i) {
+    if (v.evidence.has(static_cast<Evidence>(i))) ++counters_.rst_evidence[i];
+  }
+  if (a == Action::drop) ++counters_.rst_dropped;
+  if (a == Action::alert) ++counters_.rst_alerted;
+}
+
+}  // namespace rstguard

@@ -1,0 +1,93 @@
+// The worker: one per lcore (or one for a capture file). Every mode feeds it
+// bursts of frames and acts on the dispositions it returns; nothing in here
+// knows where frames come from. Not thread-safe: a worker belongs to one
+// thread. Allocates only in its constructor.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/counters.h"
+#include "core/event.h"
+#include "core/flow_table.h"
+#include "core/judge.h"
+#include "core/policy.h"
+
+namespace rstguard {
+
+inline constexpr uint16_t kMaxBurst = 256;
+
+struct Frame {
+  const uint8_t* data = nullptr;
+  uint32_t len = 0;       // bytes present
+  uint32_t wire_len = 0;  // bytes on the wire (>= len)
+  uint64_t ts_ns = 0;     // packet time, UTC ns (the capture's, or the burst's TSC time)
+  uint16_t link_type = 1;  // LINKTYPE_ETHERNET
+};
+
+enum class Disposition : uint8_t { kForward, kDrop };
+
+struct WorkerParams {
+  FlowTableParams flow;
+  JudgeParams judge;
+  ActionPolicy actions;
+  EventVerbosity verbosity = EventVerbosity::kAll;
+  // Bounds of the side tables (entries, powers of two).
+  uint32_t rst_history_slots = 4096;
+  uint32_t destination_slots = 4096;
+  uint32_t host_ttl_slots = 4096;
+};
+
+class Worker {
+ public:
+  explicit Worker(const WorkerParams& params);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  // Runs `n` (<= kMaxBurst) frames through parse, flow lookup, tracking and,
+  // for resets, the judge; writes one disposition per frame. Events for the
+  // burst are appended to events() (bounded; overflow is counted).
+  void process_burst(const Frame* frames, uint16_t n, Disposition* out);
+
+  // Events produced since the last clear_events(); the caller drains them
+  // after each burst (live modes: into this lcore's ring).
+  const std::vector<RstEvent>& events() const { return events_; }
+  void clear_events() { events_.clear(); }
+
+  const Counters& counters() const { return counters_; }
+  const FlowTable& flows() const { return table_; }
+
+ private:
+  struct DestinationSlot;
+  struct HostTtlSlot;
+
+  void handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& key, uint64_t hash,
+                      int side, uint32_t now_ms, uint64_t now_ns);
+  Disposition handle_rst(const PacketView& p, FlowEntry* f, int side, uint32_t now_ms,
+                         uint64_t now_ns);
+  void check_race(const PacketView& p, FlowEntry& f, int side, uint32_t now_ms,
+                  uint64_t now_ns);
+  RstHistory* history_find(uint64_t flow_id);
+  RstHistory& history_slot(uint64_t flow_id);
+  uint32_t destination_count(const PacketView& p, uint32_t now_ms, bool add);
+  int host_ttl_get(const IpAddr& a) const;
+  void host_ttl_set(const IpAddr& a, uint8_t ttl);
+  void emit(const RstEvent& e);
+  RstEvent make_event(const PacketView& p, const FlowEntry* f, int side, uint64_t now_ns) const;
+  void count_verdict(const Verdict& v, Action a);
+
+  WorkerParams params_;
+  Counters counters_;
+  FlowTable table_;
+  std::vector<RstHistory> history_;
+  std::unique_ptr<DestinationSlot[]> destinations_;
+  std::unique_ptr<HostTtlSlot[]> host_ttl_;
+  std::vector<RstEvent> events_;
+  size_t events_capacity_;
+  uint64_t packet_number_ = 0;
+};
+
+}  // namespace rstguard
