@@ -1,0 +1,142 @@
+#include "app/options.h"
+
+#include <getopt.h>
+
+#include <charconv>
+
+namespace rstguard::app {
+
+const char* usage_text() {
+  return R"(usage: rstguard -r CAPTURE [options]
+       rstguard [EAL options] -- --mode inline|mirror [options]   (live ports)
+
+Judges every TCP reset: legit, suspicious or forged; exact, in-window,
+out-of-window or no flow; the evidence and the cause.
+
+  -r, --read FILE         analyse a pcap or pcapng capture (offline mode)
+  -w, --write FILE        write what an inline rstguard would forward (pcap)
+  -e, --events FILE       JSON-lines events (default from the config:
+                          rstguard-events.json; "-" = stdout)
+  -c, --config FILE       YAML configuration (default: built-in defaults;
+                          config/rstguard.yaml documents every key)
+      --stats-json FILE   write the end-of-run summary as JSON
+      --verbosity all|suspicious
+                          events for every reset, or only suspicious/forged
+      --flow-capacity N   concurrent flows per worker
+      --log-level LEVEL   trace|debug|info|warn|error|critical|off
+      --mode MODE         offline (default with -r), inline, mirror
+  -q, --quiet             do not print judged resets on the terminal
+  -h, --help              this text
+      --version           print the version
+
+Exit status: 0 done; 1 the input failed (unreadable, truncated or corrupt
+capture: events judged before the failure are written); 2 usage or
+configuration error.
+)";
+}
+
+std::optional<Options> parse_options(int argc, char** argv, std::string* error) {
+  enum : int {
+    kStatsJson = 1000, kVerbosity, kFlowCapacity, kLogLevel, kMode, kVersion,
+  };
+  static const option kLong[] = {
+      {"read", required_argument, nullptr, 'r'},
+      {"write", required_argument, nullptr, 'w'},
+      {"events", required_argument, nullptr, 'e'},
+      {"config", required_argument, nullptr, 'c'},
+      {"stats-json", required_argument, nullptr, kStatsJson},
+      {"verbosity", required_argument, nullptr, kVerbosity},
+      {"flow-capacity", required_argument, nullptr, kFlowCapacity},
+      {"log-level", required_argument, nullptr, kLogLevel},
+      {"mode", required_argument, nullptr, kMode},
+      {"quiet", no_argument, nullptr, 'q'},
+      {"help", no_argument, nullptr, 'h'},
+      {"version", no_argument, nullptr, kVersion},
+      {nullptr, 0, nullptr, 0},
+  };
+  Options o;
+  optind = 1;
+  opterr = 0;
+  int c;
+  while ((c = getopt_long(argc, argv, ":r:w:e:c:qh", kLong, nullptr)) != -1) {
+    switch (c) {
+      case 'r': o.read_path = optarg; break;
+      case 'w': o.write_path = optarg; break;
+      case 'e': o.events_path = optarg; break;
+      case 'c': o.config_path = optarg; break;
+      case 'q': o.quiet = true; break;
+      case 'h': o.help = true; break;
+      case kVersion: o.version = true; break;
+      case kStatsJson: o.stats_json_path = optarg; break;
+      case kVerbosity: o.verbosity = optarg; break;
+      case kLogLevel: o.log_level = optarg; break;
+      case kMode: o.mode = optarg; break;
+      case kFlowCapacity: {
+        const std::string s = optarg;
+        uint64_t v = 0;
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+        if (ec != std::errc() || p != s.data() + s.size()) {
+          *error = "--flow-capacity: not a whole number: '" + s + "'";
+          return std::nullopt;
+        }
+        o.flow_capacity = v;
+        break;
+      }
+      case ':':
+        *error = std::string("option ") + argv[optind - 1] + " needs a value";
+        return std::nullopt;
+      default:
+        *error = std::string("unknown option ") + argv[optind - 1];
+        return std::nullopt;
+    }
+  }
+  if (optind < argc) {
+    *error = std::string("unexpected argument '") + argv[optind] + "'";
+    return std::nullopt;
+  }
+  if (o.help || o.version) return o;
+  if (o.mode != "offline" && o.mode != "inline" && o.mode != "mirror") {
+    *error = "--mode must be offline, inline or mirror, not '" + o.mode + "'";
+    return std::nullopt;
+  }
+  if (o.mode == "offline" && o.read_path.empty()) {
+    *error = "offline mode needs a capture: -r FILE";
+    return std::nullopt;
+  }
+  if (o.mode != "offline" && !o.read_path.empty()) {
+    *error = "-r reads a capture (offline mode); it cannot be combined with --mode " + o.mode;
+    return std::nullopt;
+  }
+  return o;
+}
+
+void apply_overrides(const Options& o, config::Config& c) {
+  const std::string where = "command line";
+  if (o.events_path) c.output.events = *o.events_path;
+  if (o.stats_json_path) c.output.stats_json = *o.stats_json_path;
+  if (o.log_level) {
+    static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
+    bool ok = false;
+    for (const char* l : kLevels) ok = ok || *o.log_level == l;
+    if (!ok) throw config::ConfigError(where, 0, 0, "--log-level: unknown level '" + *o.log_level + "'");
+    c.output.log_level = *o.log_level;
+  }
+  if (o.verbosity) {
+    if (*o.verbosity == "all") {
+      c.output.verbosity = EventVerbosity::kAll;
+    } else if (*o.verbosity == "suspicious") {
+      c.output.verbosity = EventVerbosity::kSuspiciousAndForged;
+    } else {
+      throw config::ConfigError(where, 0, 0,
+                                "--verbosity must be all or suspicious, not '" + *o.verbosity + "'");
+    }
+  }
+  if (o.flow_capacity) {
+    if (*o.flow_capacity < 1 || *o.flow_capacity > (1ull << 28)) {
+      throw config::ConfigError(where, 0, 0, "--flow-capacity must be 1 .. 268435456");
+    }
+    c.flow.capacity = static_cast<uint32_t>(*o.flow_capacity);
+  }
+}
+
+}  // namespace rstguard::app

@@ -1,0 +1,108 @@
+#include "output/event_json.h"
+
+#include <arpa/inet.h>
+#include <fmt/format.h>
+
+#include <ctime>
+
+namespace rstguard::output {
+
+std::string format_timestamp(uint64_t ts_ns) {
+  const time_t secs = static_cast<time_t>(ts_ns / 1'000'000'000ull);
+  const unsigned usec = static_cast<unsigned>((ts_ns / 1000) % 1'000'000);
+  struct tm tm_utc;
+  gmtime_r(&secs, &tm_utc);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}+0000", tm_utc.tm_year + 1900,
+                     tm_utc.tm_mon + 1, tm_utc.tm_mday, tm_utc.tm_hour, tm_utc.tm_min,
+                     tm_utc.tm_sec, usec);
+}
+
+std::string format_ip(const IpAddr& a) {
+  char buf[INET6_ADDRSTRLEN];
+  if (a.is_v4()) {
+    inet_ntop(AF_INET, a.bytes + 12, buf, sizeof(buf));
+  } else {
+    inet_ntop(AF_INET6, a.bytes, buf, sizeof(buf));
+  }
+  return buf;
+}
+
+std::string format_tcp_flags(uint8_t flags) {
+  static constexpr char kLetters[] = "FSRPAUEC";
+  std::string s;
+  for (int i = 0; i < 8; ++i) {
+    if (flags & (1u << i)) s.push_back(kLetters[i]);
+  }
+  return s;
+}
+
+namespace {
+
+void append_verdict(const RstEvent& e, std::string& out) {
+  out += fmt::format(R"("verdict":{{"label":"{}","validity":"{}","evidence":[)",
+                     name_of(e.label), name_of(e.validity));
+  bool first = true;
+  for (int i = 0; i < kEvidenceCount; ++i) {
+    const auto ev = static_cast<Evidence>(i);
+    if (!e.evidence.has(ev)) continue;
+    out += fmt::format(R"({}"{}")", first ? "" : ",", name_of(ev));
+    first = false;
+  }
+  out += fmt::format(R"(],"cause":"{}")", name_of(e.cause));
+  if (e.expected_known) {
+    out += fmt::format(R"(,"expected_seq":{},"receiver_window":{})", e.expected_seq,
+                       e.receiver_window);
+  } else {
+    out += R"(,"expected_seq":null,"receiver_window":null)";
+  }
+  out += "}";
+}
+
+}  // namespace
+
+void format_event_json(const RstEvent& e, std::string& out) {
+  const bool update = e.type == EventType::kRstUpdate;
+  out += fmt::format(
+      R"({{"timestamp":"{}","event_type":"{}","flow_id":{},"pkt_num":{},"src_ip":"{}","src_port":{},"dest_ip":"{}","dest_port":{},"proto":"TCP",)",
+      format_timestamp(e.timestamp_ns), update ? "rst_update" : "rst", e.flow_id,
+      e.packet_number, format_ip(e.src), e.src_port, format_ip(e.dst), e.dst_port);
+  if (e.vlan_count == 1) out += fmt::format(R"("vlan":[{}],)", e.vlan_outer);
+  if (e.vlan_count >= 2) out += fmt::format(R"("vlan":[{},{}],)", e.vlan_outer, e.vlan_inner);
+  if (e.direction_known) {
+    out += fmt::format(R"("direction":"{}",)", e.to_server ? "to_server" : "to_client");
+  } else {
+    out += R"("direction":null,)";
+  }
+  if (update) {
+    out += fmt::format(R"("tcp":{{"seq":{}}},"revises":{{"pkt_num":{},"tcp_seq":{}}},)",
+                       e.revises_seq, e.revises_packet_number, e.revises_seq);
+  } else {
+    out += fmt::format(
+        R"("tcp":{{"seq":{},"ack":{},"flags":"{}","window":{},"ttl":{},"ip_id":{},"payload_len":{}}},)",
+        e.seq, e.ack, format_tcp_flags(e.tcp_flags), e.window, e.ttl, e.ip_id, e.payload_len);
+  }
+  append_verdict(e, out);
+  out += fmt::format(R"(,"action":"{}"}})", name_of(e.action));
+}
+
+std::string format_event_text(const RstEvent& e) {
+  std::string evidence;
+  for (int i = 0; i < kEvidenceCount; ++i) {
+    const auto ev = static_cast<Evidence>(i);
+    if (!e.evidence.has(ev)) continue;
+    if (!evidence.empty()) evidence += ",";
+    evidence += name_of(ev);
+  }
+  const bool update = e.type == EventType::kRstUpdate;
+  const bool v6 = !e.src.is_v4();
+  return fmt::format("{} #{:<6} {} {}{}{}:{} > {}{}{}:{} seq {} {:<10} {:<13} cause={:<20} {}{}{}",
+                     format_timestamp(e.timestamp_ns), e.packet_number,
+                     update ? fmt::format("UPDATE of #{}", e.revises_packet_number)
+                            : fmt::format("RST [{}]", format_tcp_flags(e.tcp_flags)),
+                     v6 ? "[" : "", format_ip(e.src), v6 ? "]" : "", e.src_port, v6 ? "[" : "",
+                     format_ip(e.dst), v6 ? "]" : "", e.dst_port, update ? e.revises_seq : e.seq,
+                     name_of(e.label), name_of(e.validity), name_of(e.cause),
+                     name_of(e.action), evidence.empty() ? "" : " evidence=", evidence);
+}
+
+}  // namespace rstguard::output

@@ -1,0 +1,106 @@
+#include "output/summary.h"
+
+#include <fmt/format.h>
+
+namespace rstguard::output {
+namespace {
+
+std::string json_escape(const std::string& s) {
+  std::string o;
+  for (char ch : s) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == '"' || c == '\\') {
+      o += '\\';
+      o += ch;
+    } else if (c < 0x20) {
+      o += fmt::format("\\u{:04x}", c);
+    } else {
+      o += ch;
+    }
+  }
+  return o;
+}
+
+template <typename E, size_t N>
+void text_breakdown(std::string& out, const char* title, const std::array<uint64_t, N>& v) {
+  std::string parts;
+  for (size_t i = 0; i < N; ++i) {
+    if (v[i] == 0) continue;
+    parts += fmt::format("  {} {}", name_of(static_cast<E>(i)), v[i]);
+  }
+  out += fmt::format("  {:<18}{}\n", title, parts.empty() ? "  -" : parts);
+}
+
+template <typename E, size_t N>
+void json_breakdown(std::string& out, const char* key, const std::array<uint64_t, N>& v) {
+  out += fmt::format(R"(,"{}":{{)", key);
+  for (size_t i = 0; i < N; ++i) {
+    out += fmt::format(R"({}"{}":{})", i ? "," : "", name_of(static_cast<E>(i)), v[i]);
+  }
+  out += "}";
+}
+
+}  // namespace
+
+std::string format_summary_text(const Counters& c, const RunInfo& info) {
+  std::string out;
+  out += fmt::format("rstguard summary ({} {}, {:.3f} s)\n", info.mode, info.input, info.seconds);
+  const double mpps = info.seconds > 0 ? c.pkt_total / info.seconds / 1e6 : 0;
+  out += fmt::format("  {:<18}  {} ({} TCP), {:.2f} Mpps\n", "packets", c.pkt_total, c.pkt_tcp,
+                     mpps);
+  out += fmt::format("  {:<18}  {} created, {} mid-stream, {} active, {} expired, {} refused\n",
+                     "flows", c.flow_created, c.flow_midstream, info.flows_active,
+                     c.flow_expired, c.flow_insert_refused);
+  out += fmt::format("  {:<18}  {} judged, {} updates, {} dropped, {} alerted\n", "resets",
+                     c.rst_total, c.rst_updates, c.rst_dropped, c.rst_alerted);
+  text_breakdown<Label>(out, "  by label", c.rst_label);
+  text_breakdown<Validity>(out, "  by validity", c.rst_validity);
+  text_breakdown<Cause>(out, "  by cause", c.rst_cause);
+  text_breakdown<Evidence>(out, "  evidence", c.rst_evidence);
+  out += fmt::format("  {:<18}  {} forwarded, {} dropped\n", "packets out", c.pkt_forwarded,
+                     c.pkt_dropped);
+  std::string errors;
+  uint64_t error_total = 0;
+  for (int i = 0; i < kParseResultCount; ++i) {
+    const auto r = static_cast<ParseResult>(i);
+    if (!parse_result_is_error(r) || c.parse[i] == 0) continue;
+    error_total += c.parse[i];
+    errors += fmt::format("  {} {}", parse_result_name(r), c.parse[i]);
+  }
+  out += fmt::format("  {:<18}  {}{}\n", "parse errors", error_total, errors);
+  out += fmt::format("  {:<18}  {} not IP, {} not TCP, {} fragments\n", "not judged",
+                     c.parse[static_cast<int>(ParseResult::not_ip)],
+                     c.parse[static_cast<int>(ParseResult::not_tcp)],
+                     c.parse[static_cast<int>(ParseResult::ip_fragment)]);
+  out += fmt::format("  {:<18}  {} written, {} suppressed, {} overflowed\n", "events",
+                     c.event_emitted, c.event_suppressed, c.event_overflow);
+  if (!info.error.empty()) out += fmt::format("  ended on error: {}\n", info.error);
+  return out;
+}
+
+std::string format_summary_json(const Counters& c, const RunInfo& info) {
+  std::string out = fmt::format(
+      R"({{"mode":"{}","input":"{}","seconds":{:.6f},"flows_active":{},"flow_table_bytes":{},"flow_capacity":{},"error":{})",
+      info.mode, json_escape(info.input), info.seconds, info.flows_active, info.flow_bytes,
+      info.flow_capacity, info.error.empty() ? "null" : "\"" + json_escape(info.error) + "\"");
+  out += R"(,"counters":{)";
+  bool first = true;
+  c.for_each_scalar([&](std::string_view name, uint64_t v) {
+    out += fmt::format(R"({}"{}":{})", first ? "" : ",", name, v);
+    first = false;
+  });
+  out += "}";
+  json_breakdown<Label>(out, "rst_label", c.rst_label);
+  json_breakdown<Validity>(out, "rst_validity", c.rst_validity);
+  json_breakdown<Cause>(out, "rst_cause", c.rst_cause);
+  json_breakdown<Evidence>(out, "rst_evidence", c.rst_evidence);
+  out += R"(,"parse":{)";
+  for (int i = 0; i < kParseResultCount; ++i) {
+    out += fmt::format(R"({}"{}":{})", i ? "," : "", parse_result_name(static_cast<ParseResult>(i)),
+                       c.parse[i]);
+  }
+  out += "}}";
+  return out;
+}
+
+}  // namespace rstguard::output
