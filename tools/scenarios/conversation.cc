@@ -1,0 +1,127 @@
+#include "scenarios/conversation.h"
+
+#include "core/headers.h"
+#include "dpdk/capture_file.h"
+
+namespace rstguard::scenario {
+
+using namespace wire::tcpflag;
+
+void Capture::add(const SegmentSpec& spec) {
+  if (!recording_) return;
+  packets_.push_back(Packet{now_ns_, build_frame(spec)});
+}
+
+bool Capture::write_pcap(const std::string& path, std::string* error) const {
+  auto w = CaptureWriter::open(path, 1, error);
+  if (!w) return false;
+  for (const Packet& p : packets_) {
+    const auto len = static_cast<uint32_t>(p.frame.size());
+    if (!w->write(p.frame.data(), len, len, p.ts_ns)) {
+      *error = w->error();
+      return false;
+    }
+  }
+  if (!w->flush()) {
+    *error = w->error();
+    return false;
+  }
+  return true;
+}
+
+Conn::Conn(Capture& cap, const ConnOptions& opt, const std::string& client_ip,
+           uint16_t client_port, const std::string& server_ip, uint16_t server_port)
+    : cap_(cap), opt_(opt) {
+  const uint16_t raw_window = opt.window_scaling ? 502 : 65535;
+  end_[kClient] = End{ip(client_ip), client_port, opt.client_isn, 64, 0x1200, 700000,
+                      raw_window, 7};
+  end_[kServer] = End{ip(server_ip), server_port, opt.server_isn, 57, 0x5400, 9100000,
+                      raw_window, 9};
+}
+
+uint32_t Conn::rcv_window_bytes(int side) const {
+  const End& e = end_[side];
+  return opt_.window_scaling ? static_cast<uint32_t>(e.raw_window) << e.wscale : e.raw_window;
+}
+
+SegmentSpec Conn::segment(int side, uint8_t flags, size_t payload_len) const {
+  const End& me = end_[side];
+  const End& peer = end_[1 - side];
+  SegmentSpec s;
+  s.src = me.ip;
+  s.dst = peer.ip;
+  s.src_port = me.port;
+  s.dst_port = peer.port;
+  s.seq = me.snd_nxt;
+  s.ack = (flags & kAck) ? peer.snd_nxt : 0;
+  s.flags = flags;
+  s.ttl = me.ttl;
+  s.ip_id = me.ip_id++;
+  s.vlans = opt_.vlans;
+  s.window = (flags & kSyn) ? 64240 : me.raw_window;
+  if (flags & kSyn) {
+    s.opt.has_mss = true;
+    s.opt.mss = 1460;
+    s.opt.sack_permitted = true;
+    if (opt_.window_scaling) {
+      s.opt.has_wscale = true;
+      s.opt.wscale = me.wscale;
+    }
+  }
+  if (opt_.timestamps) {
+    s.opt.has_timestamp = true;
+    s.opt.tsval = me.ts_base + static_cast<uint32_t>(cap_.now_ns() / 1'000'000 % 100000000);
+    s.opt.tsecr = (flags & kSyn) && !(flags & kAck) ? 0 : peer.ts_base;
+  }
+  s.payload.assign(payload_len, 'x');
+  return s;
+}
+
+void Conn::send(int side, uint8_t flags, size_t payload_len) {
+  const SegmentSpec s = segment(side, flags, payload_len);
+  cap_.add(s);
+  end_[side].snd_nxt += static_cast<uint32_t>(payload_len) + ((flags & kSyn) ? 1 : 0) +
+                        ((flags & kFin) ? 1 : 0);
+}
+
+void Conn::handshake() {
+  send(kClient, kSyn);
+  cap_.advance_ms(20);
+  send(kServer, kSyn | kAck);
+  cap_.advance_ms(20);
+  send(kClient, kAck);
+  established_ = true;
+}
+
+void Conn::data(int side, size_t len) {
+  send(side, kPsh | kAck, len);
+  cap_.advance_ms(1);
+}
+
+void Conn::ack(int side) {
+  send(side, kAck);
+  cap_.advance_ms(1);
+}
+
+void Conn::fin(int side) {
+  send(side, kFin | kAck);
+  cap_.advance_ms(1);
+}
+
+void Conn::rst(int side, bool with_ack) {
+  SegmentSpec s = segment(side, static_cast<uint8_t>(kRst | (with_ack ? kAck : 0)));
+  s.window = 0;
+  cap_.add(s);
+}
+
+SegmentSpec Conn::forge_rst(int side) const {
+  SegmentSpec s = segment(side, kRst | kAck);
+  end_[side].ip_id--;  // the real host's counter did not move
+  s.ttl = static_cast<uint8_t>(end_[side].ttl + 40);
+  s.ip_id = static_cast<uint16_t>(s.ip_id * 7919u + 40503u);
+  s.opt = TcpOptions{};
+  s.window = 0;
+  return s;
+}
+
+}  // namespace rstguard::scenario

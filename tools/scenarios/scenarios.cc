@@ -1,0 +1,505 @@
+#include "scenarios/scenarios.h"
+
+#include <functional>
+
+#include "core/headers.h"
+
+namespace rstguard::scenario {
+namespace {
+
+using namespace wire::tcpflag;
+using Build = std::function<void(Capture&, const Variant&)>;
+
+ConnOptions options_for(const Variant& v) {
+  ConnOptions o;
+  o.ipv6 = v.ipv6;
+  if (v.vlan) o.vlans = {100, 20};
+  o.window_scaling = !v.no_wscale;
+  o.timestamps = !v.no_timestamps;
+  if (v.wrap) {
+    o.client_isn = 0xFFFFFF00u;
+    o.server_isn = 0xFFFFFFF0u;
+  }
+  return o;
+}
+
+// Connection `n` of a scenario: distinct addresses and ports.
+Conn make_conn(Capture& cap, const Variant& v, int n = 0, uint16_t server_port = 443) {
+  const std::string c = v.ipv6 ? "2001:db8:1::" + std::to_string(10 + n) : "10.1.0." + std::to_string(10 + n);
+  const std::string s = v.ipv6 ? "2001:db8:2::" + std::to_string(20 + n) : "10.2.0." + std::to_string(20 + n);
+  ConnOptions o = options_for(v);
+  o.client_isn += static_cast<uint32_t>(n) * 7777u;
+  o.server_isn -= static_cast<uint32_t>(n) * 3333u;
+  return Conn(cap, o, c, static_cast<uint16_t>(40000 + n), s, server_port);
+}
+
+// Handshake and a request/response, so both directions are known. In the
+// mid-stream variant the tap starts after the handshake.
+void establish(Conn& c, const Variant& v) {
+  if (v.midstream) c.capture().set_recording(false);
+  c.handshake();
+  c.capture().advance_ms(5);
+  if (v.midstream) {
+    c.data(kClient, 100);
+    c.capture().set_recording(true);
+  }
+  c.data(kClient, 300);
+  c.data(kServer, 1200);
+  c.ack(kClient);
+  c.capture().advance_ms(10);
+}
+
+// ---- Legitimate resets -------------------------------------------------
+
+void port_closed(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v, 0, 8081);
+  c.send(kClient, kSyn);
+  cap.advance_ms(1);
+  SegmentSpec r = c.segment(kServer, kRst | kAck);
+  r.seq = 0;
+  r.opt = TcpOptions{};
+  r.window = 0;
+  cap.add(r);
+}
+
+void refused(Capture& cap, const Variant& v) {
+  Conn ok = make_conn(cap, v, 0, 443);  // teaches the server's TTL
+  ok.handshake();
+  ok.fin(kClient);
+  ok.fin(kServer);
+  ok.ack(kClient);
+  cap.advance_ms(50);
+  Conn c = make_conn(cap, v, 0, 8443);
+  c.send(kClient, kSyn);
+  cap.advance_ms(1);
+  SegmentSpec r = c.segment(kServer, kRst | kAck);
+  r.seq = 0;
+  r.ttl = 250;  // a firewall two hops away, not the server
+  r.opt = TcpOptions{};
+  r.window = 0;
+  cap.add(r);
+}
+
+void syn_scan(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  c.send(kClient, kSyn);
+  cap.advance_ms(5);
+  c.send(kServer, kSyn | kAck);
+  cap.advance_ms(1);
+  SegmentSpec r = c.segment(kClient, kRst);
+  r.opt = TcpOptions{};
+  r.window = 0;
+  cap.add(r);
+}
+
+void connect_scan(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  c.handshake();
+  cap.advance_ms(1);
+  c.rst(kClient);
+}
+
+void duplicate_syn(Capture& cap, const Variant& v) {
+  Conn keep = make_conn(cap, v, 0, 445);
+  Conn drop = make_conn(cap, v, 1, 139);
+  keep.send(kClient, kSyn);
+  drop.send(kClient, kSyn);
+  cap.advance_ms(3);
+  keep.send(kServer, kSyn | kAck);
+  drop.send(kServer, kSyn | kAck);
+  cap.advance_ms(1);
+  keep.send(kClient, kAck);
+  drop.rst(kClient);
+}
+
+void retransmit_exhausted(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  const SegmentSpec lost = c.segment(kServer, kPsh | kAck, 800);
+  c.send(kServer, kPsh | kAck, 800);
+  double gap = 200;
+  for (int i = 0; i < 7; ++i) {
+    cap.advance_ms(gap);
+    cap.add(lost);
+    gap *= 2;
+  }
+  cap.advance_ms(gap);
+  c.rst(kServer);
+}
+
+void idle_timeout(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  cap.advance_ms(400'000);  // the NAT forgot the connection
+  c.data(kClient, 200);
+  SegmentSpec r = c.forge_rst(kServer);  // sent by the middlebox for the server
+  cap.add(r);
+}
+
+void abort_unread_data(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  c.data(kClient, 700);
+  c.ack(kServer);
+  cap.advance_ms(3);
+  c.rst(kServer);
+}
+
+void abortive_close(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  c.data(kServer, 900);
+  c.ack(kClient);
+  cap.advance_ms(2);
+  c.rst(kServer);
+}
+
+void data_after_close(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  c.fin(kServer);
+  c.ack(kClient);
+  cap.advance_ms(30);
+  c.data(kClient, 150);
+  // The server's socket is gone: its kernel answers with a bare reset whose
+  // sequence number is the segment's ACK (RFC 9293 3.10.7.1).
+  SegmentSpec r = c.segment(kServer, kRst);
+  r.opt = TcpOptions{};
+  r.window = 0;
+  cap.add(r);
+}
+
+void keepalive_failure(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  cap.advance_ms(7'200'000);
+  for (int i = 0; i < 4; ++i) {
+    SegmentSpec probe = c.segment(kClient, kAck);
+    probe.seq = c.snd_nxt(kClient) - 1;
+    cap.add(probe);
+    cap.advance_ms(75'000);
+  }
+  c.rst(kClient);
+}
+
+void after_fin(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  c.fin(kServer);
+  c.rst(kClient);  // a load balancer's fast close
+}
+
+void time_wait_reuse(Capture& cap, const Variant& v) {
+  ConnOptions o = options_for(v);
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  c.fin(kServer);
+  c.fin(kClient);
+  c.ack(kServer);
+  cap.advance_ms(5000);
+  // The client reuses the port with an ISN below the old connection's.
+  o.client_isn = c.snd_nxt(kClient) - 5000;
+  Conn again(cap, o, v.ipv6 ? "2001:db8:1::10" : "10.1.0.10", 40000,
+             v.ipv6 ? "2001:db8:2::20" : "10.2.0.20", 443);
+  again.send(kClient, kSyn);
+  cap.advance_ms(1);
+  SegmentSpec r = again.segment(kServer, kRst | kAck);
+  r.seq = 0;
+  r.opt = TcpOptions{};
+  r.window = 0;
+  cap.add(r);
+}
+
+void no_flow(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  cap.set_recording(false);
+  c.handshake();
+  cap.set_recording(true);
+  c.rst(kServer);
+}
+
+void rst_with_diagnostic(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  SegmentSpec r = c.segment(kServer, kRst | kAck);
+  r.payload.assign(std::begin("connection reset: policy"), std::end("connection reset: policy") - 1);
+  r.window = 0;
+  cap.add(r);
+}
+
+// ---- Forged resets -----------------------------------------------------
+
+void out_of_window(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  SegmentSpec r = c.forge_rst(kServer);
+  r.seq += 0x60000000u;  // beyond any window (even the largest, 1 GiB)
+  cap.add(r);
+  cap.advance_ms(5);
+  c.data(kServer, 400);
+  c.ack(kClient);
+}
+
+void in_window(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  SegmentSpec r = c.forge_rst(kServer);
+  r.seq += 1000;
+  cap.add(r);
+  cap.advance_ms(1);
+  c.ack(kClient);  // the challenge ACK (RFC 5961 3.2)
+  c.data(kServer, 400);
+}
+
+void race(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  c.data(kClient, 120);  // the request that trips a blocker
+  // An on-path injector that copies everything it can see: the reset looks
+  // exactly like the server's own, until the server keeps talking.
+  SegmentSpec r = c.segment(kServer, kRst | kAck);
+  r.window = 0;
+  cap.add(r);
+  cap.advance_ms(2);
+  c.data(kServer, 1400);
+  c.data(kServer, 1400);
+}
+
+void both_directions(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  c.data(kClient, 120);
+  SegmentSpec to_client = c.segment(kServer, kRst | kAck);
+  SegmentSpec to_server = c.segment(kClient, kRst | kAck);
+  to_client.window = to_server.window = 0;
+  cap.add(to_client);
+  cap.advance_ms(0.05);
+  cap.add(to_server);
+}
+
+void seq_change(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  c.data(kClient, 120);
+  for (uint32_t offset : {0u, 1460u, 4380u}) {
+    SegmentSpec r = c.forge_rst(kServer);
+    r.seq += offset;
+    cap.add(r);
+    cap.advance_ms(0.1);
+  }
+}
+
+void ttl_ts_exact(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  cap.add(c.forge_rst(kServer));
+}
+
+void ipid_without_ack(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  for (int i = 0; i < 4; ++i) c.data(kServer, 1000);  // the IP ID counter shows
+  c.ack(kClient);
+  SegmentSpec r = c.segment(kServer, kRst);
+  r.ip_id = static_cast<uint16_t>(r.ip_id + 30000);
+  r.window = 0;
+  cap.add(r);
+}
+
+void ts_stale(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  SegmentSpec r = c.segment(kServer, kRst | kAck);
+  r.opt.tsval -= 5000;
+  r.window = 0;
+  cap.add(r);
+}
+
+void ack_mismatch(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  SegmentSpec r = c.segment(kServer, kRst | kAck);
+  r.ack += 50000;  // acknowledges data the client never sent
+  r.window = 0;
+  cap.add(r);
+}
+
+void sweep(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  // Blind: the attacker knows the tuple, not the numbers, and steps by the
+  // window across the sequence space.
+  const uint32_t step = c.rcv_window_bytes(kClient);
+  uint32_t seq = 0x12345678u;
+  for (int i = 0; i < 24; ++i) {
+    SegmentSpec r = c.forge_rst(kServer);
+    r.seq = seq;
+    seq += step;
+    cap.add(r);
+    cap.advance_ms(0.02);
+  }
+}
+
+void insertion_bad_checksum(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  SegmentSpec r = c.segment(kServer, kRst | kAck);
+  r.corrupt_tcp_checksum = true;
+  r.window = 0;
+  cap.add(r);
+  cap.advance_ms(1);
+  c.data(kClient, 100);
+  c.data(kServer, 100);
+}
+
+void syn_sent_forged(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  c.send(kClient, kSyn);
+  cap.advance_ms(1);
+  SegmentSpec r = c.segment(kServer, kRst | kAck);
+  r.seq = 0;
+  r.ack += 12345;  // does not acknowledge the SYN
+  r.opt = TcpOptions{};
+  cap.add(r);
+  cap.advance_ms(10);
+  c.send(kServer, kSyn | kAck);
+}
+
+void midstream_one_side(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  cap.set_recording(false);
+  c.handshake();
+  c.data(kClient, 100);
+  c.data(kServer, 1000);
+  cap.set_recording(true);
+  c.data(kServer, 1000);  // the tap sees one direction only so far
+  c.rst(kClient);
+}
+
+struct Def {
+  const char* name;
+  Build build;
+  std::vector<Variant> variants;
+};
+
+Variant V6() { Variant v; v.ipv6 = true; return v; }
+Variant Vlan() { Variant v; v.vlan = true; return v; }
+Variant NoWs() { Variant v; v.no_wscale = true; return v; }
+Variant NoTs() { Variant v; v.no_timestamps = true; return v; }
+Variant Wrap() { Variant v; v.wrap = true; return v; }
+Variant Mid() { Variant v; v.midstream = true; return v; }
+
+std::vector<Def> catalogue() {
+  const std::vector<Variant> every = {V6(), Vlan(), NoWs(), NoTs(), Wrap(), Mid()};
+  return {
+      {"port_closed", port_closed, {V6(), Vlan()}},
+      {"refused", refused, {V6()}},
+      {"syn_scan", syn_scan, {V6()}},
+      {"connect_scan", connect_scan, {}},
+      {"duplicate_syn", duplicate_syn, {}},
+      {"retransmit_exhausted", retransmit_exhausted, {NoTs()}},
+      {"idle_timeout", idle_timeout, {}},
+      {"abort_unread_data", abort_unread_data, {}},
+      {"abortive_close", abortive_close, every},
+      {"data_after_close", data_after_close, {V6(), Wrap()}},
+      {"keepalive_failure", keepalive_failure, {}},
+      {"after_fin", after_fin, {}},
+      {"time_wait_reuse", time_wait_reuse, {}},
+      {"no_flow", no_flow, {}},
+      {"rst_with_diagnostic", rst_with_diagnostic, {}},
+      {"out_of_window", out_of_window, every},
+      {"in_window", in_window, {V6(), NoTs()}},
+      {"race", race, {V6(), Vlan(), Wrap(), Mid()}},
+      {"both_directions", both_directions, {V6()}},
+      {"seq_change", seq_change, {}},
+      {"ttl_ts_exact", ttl_ts_exact, {V6(), Vlan(), NoWs(), Wrap(), Mid()}},
+      {"ipid_without_ack", ipid_without_ack, {}},
+      {"ts_stale", ts_stale, {}},
+      {"ack_mismatch", ack_mismatch, {}},
+      {"sweep", sweep, {V6()}},
+      {"insertion_bad_checksum", insertion_bad_checksum, {V6()}},
+      {"syn_sent_forged", syn_sent_forged, {}},
+      {"midstream_one_side", midstream_one_side, {}},
+  };
+}
+
+}  // namespace
+
+std::string Variant::suffix() const {
+  std::string s;
+  if (ipv6) s += ".v6";
+  if (vlan) s += ".vlan";
+  if (no_wscale) s += ".nows";
+  if (no_timestamps) s += ".nots";
+  if (wrap) s += ".wrap";
+  if (midstream) s += ".midstream";
+  return s;
+}
+
+std::vector<NamedCapture> all_scenarios() {
+  std::vector<NamedCapture> out;
+  for (const Def& d : catalogue()) {
+    std::vector<Variant> variants = {Variant{}};
+    variants.insert(variants.end(), d.variants.begin(), d.variants.end());
+    for (const Variant& v : variants) {
+      Capture cap;
+      d.build(cap, v);
+      out.push_back(NamedCapture{d.name + v.suffix(), std::move(cap)});
+    }
+  }
+  return out;
+}
+
+Capture demo_capture() {
+  Capture cap;
+  const Variant plain;
+  // 1. An ordinary request/response, closed with FINs.
+  Conn web = make_conn(cap, plain, 0, 443);
+  establish(web, plain);
+  web.fin(kClient);
+  web.fin(kServer);
+  web.ack(kClient);
+  cap.advance_ms(40);
+  // 2. A connection attempt to a closed port: legitimate reset.
+  Conn closed = make_conn(cap, plain, 1, 8081);
+  closed.send(kClient, kSyn);
+  cap.advance_ms(1);
+  SegmentSpec refuse = closed.segment(kServer, kRst | kAck);
+  refuse.seq = 0;
+  refuse.opt = TcpOptions{};
+  refuse.window = 0;
+  cap.add(refuse);
+  cap.advance_ms(30);
+  // 3. A server that aborts after answering (SO_LINGER 0): legitimate.
+  Conn abort = make_conn(cap, plain, 2, 8080);
+  establish(abort, plain);
+  abort.data(kServer, 600);
+  abort.ack(kClient);
+  abort.rst(kServer);
+  cap.advance_ms(30);
+  // 4. An injected reset with the right sequence number but another TTL and
+  //    no timestamps, while the real server keeps sending: forged.
+  Conn victim = make_conn(cap, plain, 3, 443);
+  establish(victim, plain);
+  victim.data(kClient, 90);
+  cap.add(victim.forge_rst(kServer));
+  cap.advance_ms(2);
+  victim.data(kServer, 1400);
+  victim.ack(kClient);
+  cap.advance_ms(30);
+  // 5. A blind reset far outside the window: forged, harmless to the host.
+  Conn blind = make_conn(cap, plain, 4, 22);
+  establish(blind, plain);
+  SegmentSpec oow = blind.forge_rst(kServer);
+  oow.seq += 0x40000000u;
+  cap.add(oow);
+  cap.advance_ms(5);
+  blind.data(kServer, 300);
+  blind.ack(kClient);
+  // 6. Another ordinary connection, still open at the end of the capture.
+  Conn idle = make_conn(cap, plain, 5, 5432);
+  establish(idle, plain);
+  return cap;
+}
+
+}  // namespace rstguard::scenario
