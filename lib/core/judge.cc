@@ -165,9 +165,8 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
   }
   // Step 2. Marks of the segment itself.
   if (rst.payload_len > 0) ev.add(Evidence::with_payload);
-  if (ctx.resets_toward_destination + 1 >= params.sweep_resets) ev.add(Evidence::sweep);
-
   if (f == nullptr) {
+    if (ctx.resets_toward_destination + 1 >= params.sweep_resets) ev.add(Evidence::sweep);
     // Step 3a. No connection known: nothing to check the numbers against.
     v.validity = Validity::no_flow;
   } else if (f->phase == Phase::kSynSent) {
@@ -190,17 +189,28 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
   } else {
     // Step 3c. Synchronized states (RFC 9293 3.10.7.4; RFC 5961 3.2).
     check_synchronized(rst, *f, side, v);
+    if (ctx.resets_toward_destination + 1 >= params.sweep_resets &&
+        v.validity != Validity::exact) {
+      ev.add(Evidence::sweep);
+    }
     const DirState& s = f->dir[side];
     const DirState& r = f->dir[1 - side];
     const bool synchronized = f->phase >= Phase::kEstablished;
-    // A sender whose socket may be gone (it reset or closed before) answers
-    // with a bare reset: no timestamps, no ACK (RFC 9293 3.10.7.1).
-    const bool reply_style = f->phase == Phase::kClosed || s.has(DirState::kFinSeen);
+    // A sender whose socket may be gone (it closed, or the connection was
+    // reset) answers each segment still arriving with a bare reset: no
+    // ACK, no timestamps, another IP ID counter, and seq = the ACK of the
+    // segment it answers (RFC 9293 3.10.7.1), which may lag RCV.NXT. Such a
+    // "reply" carries a sequence number the sender really had sent.
+    const bool reply_style = f->phase == Phase::kClosed || s.has(DirState::kFinSeen) ||
+                             r.has(DirState::kFinSeen);
+    const uint32_t rcv_nxt = r.has(DirState::kAckSeen) ? r.max_ack : s.snd_nxt;
+    v.reply = reply_style && !rst.has(kAck) && s.has(DirState::kSeen) &&
+              seq_leq(rst.seq, seq_max(rcv_nxt, s.snd_nxt)) && seq_gt(rst.seq, s.isn);
 
     // Step 4. Evidence against the flow's own history, strongest first.
-    if (v.validity == Validity::out_of_window) ev.add(Evidence::out_of_window);
+    if (v.validity == Validity::out_of_window && !v.reply) ev.add(Evidence::out_of_window);
     const RstHistory* h = ctx.history;
-    if (h != nullptr) {
+    if (h != nullptr && !v.reply) {
       if (within(now_ms, h->side_ms[1 - side], params.both_directions_ns)) {
         ev.add(Evidence::both_directions);
       }
@@ -225,7 +235,8 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
                           rst.ttl > s.ttl_max + params.ttl_tolerance)) {
       ev.add(Evidence::ttl_mismatch);
     }
-    if (rst.opt.has_timestamp && s.has(DirState::kTsSeen) &&
+    // TSval 0 is what stacks without a timestamp clock for resets put there.
+    if (rst.opt.has_timestamp && rst.opt.tsval != 0 && s.has(DirState::kTsSeen) &&
         seq_lt(rst.opt.tsval, s.ts_last)) {
       ev.add(Evidence::ts_stale);
     }
@@ -239,7 +250,7 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
         !middlebox_marks_expected) {
       ev.add(Evidence::ts_missing);
     }
-    if (!idle_context && ipid_anomalous(s, rst)) ev.add(Evidence::ipid_anomaly);
+    if (!middlebox_marks_expected && ipid_anomalous(s, rst)) ev.add(Evidence::ipid_anomaly);
     if (synchronized && !rst.has(kAck) && !middlebox_marks_expected) {
       ev.add(Evidence::rst_without_ack);
     }

@@ -61,6 +61,10 @@ struct Verdict {
   uint32_t expected_seq = 0;     // what the receiver expects next
   uint32_t receiver_window = 0;  // bytes, scaled
   bool accepted = false;         // the receiver would tear the connection down
+  // A closed socket's answer to a segment still in flight (RFC 9293
+  // 3.10.7.1: no ACK, seq = that segment's ACK): not an injector's marks,
+  // and not counted toward seq_change or sweep.
+  bool reply = false;
 };
 
 Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParams& params,

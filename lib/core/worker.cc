@@ -162,7 +162,7 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
   }
   ctx.host_ttl = host_ttl_get(p.src);
   const Verdict v = judge_rst(p, ctx, params_.judge, now_ms);
-  if (v.validity != Validity::exact) destination_count(p, now_ms, true);
+  if (v.validity != Validity::exact && !v.reply) destination_count(p, now_ms, true);
 
   const Action action = params_.actions.for_label(v.label);
   count_verdict(v, action);
@@ -217,7 +217,7 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
     }
     if (within(now_ms, h.window_start_ms, params_.judge.sweep_window_ns)) {
       ++h.resets_in_window;
-      if (h.seq != p.seq) ++h.seq_changes;
+      if (h.seq != p.seq && !v.reply) ++h.seq_changes;
     } else {
       h.window_start_ms = now_ms;
       h.resets_in_window = 1;

@@ -1,0 +1,518 @@
+#include "config/config.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+namespace rstguard::config {
+namespace {
+
+const std::filesystem::path kReferenceConfig =
+    std::filesystem::path(RSTGUARD_SOURCE_DIR) / "config/rstguard.yaml";
+
+// Every leaf key the reader accepts; the reference file must list them all.
+const std::set<std::string> kAllKeys = {
+    "flow_table.capacity",
+    "flow_table.timeouts.embryonic",
+    "flow_table.timeouts.established",
+    "flow_table.timeouts.closing",
+    "flow_table.timeouts.time_wait",
+    "flow_table.timeouts.closed",
+    "judge.ttl_tolerance",
+    "judge.insertion_max_ttl",
+    "judge.verify_checksums",
+    "judge.race_window",
+    "judge.both_directions_window",
+    "judge.seq_change_window",
+    "judge.sweep.resets",
+    "judge.sweep.window",
+    "judge.idle_gap",
+    "judge.quick_close",
+    "judge.retransmit_threshold",
+    "judge.keepalive_threshold",
+    "judge.forged_score",
+    "judge.suspicious_score",
+    "judge.lossy_tap",
+    "actions.legit",
+    "actions.suspicious",
+    "actions.forged",
+    "output.events",
+    "output.verbosity",
+    "output.stats_json",
+    "output.log_level",
+    "burst_size",
+};
+
+// Dotted paths of the `key: value` lines of a block-style YAML text (the
+// subset the reference file uses: two-space nesting, no flow collections).
+std::set<std::string> leaf_keys(const std::string& yaml) {
+  std::set<std::string> keys;
+  std::vector<std::pair<size_t, std::string>> parents;  // indent, name
+  std::istringstream lines(yaml);
+  for (std::string line; std::getline(lines, line);) {
+    line = line.substr(0, line.find('#'));
+    const size_t indent = line.find_first_not_of(' ');
+    const size_t colon = line.find(':');
+    if (indent == std::string::npos || colon == std::string::npos) continue;
+    while (!parents.empty() && parents.back().first >= indent) parents.pop_back();
+    std::string path;
+    for (const auto& parent : parents) path += parent.second + ".";
+    path += line.substr(indent, colon - indent);
+    if (line.find_first_not_of(' ', colon + 1) == std::string::npos) {
+      parents.emplace_back(indent, line.substr(indent, colon - indent));
+    } else {
+      keys.insert(path);
+    }
+  }
+  return keys;
+}
+
+std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+Config load(const std::string& yaml) { return load_config_string(yaml, "test.yaml"); }
+
+void expect_same(const Config& a, const Config& b) {
+  EXPECT_EQ(a.flow.capacity, b.flow.capacity);
+  EXPECT_EQ(a.flow.timeouts.embryonic_ns, b.flow.timeouts.embryonic_ns);
+  EXPECT_EQ(a.flow.timeouts.established_ns, b.flow.timeouts.established_ns);
+  EXPECT_EQ(a.flow.timeouts.closing_ns, b.flow.timeouts.closing_ns);
+  EXPECT_EQ(a.flow.timeouts.time_wait_ns, b.flow.timeouts.time_wait_ns);
+  EXPECT_EQ(a.flow.timeouts.closed_ns, b.flow.timeouts.closed_ns);
+  EXPECT_EQ(a.judge.ttl_tolerance, b.judge.ttl_tolerance);
+  EXPECT_EQ(a.judge.insertion_max_ttl, b.judge.insertion_max_ttl);
+  EXPECT_EQ(a.judge.verify_checksums, b.judge.verify_checksums);
+  EXPECT_EQ(a.judge.race_window_ns, b.judge.race_window_ns);
+  EXPECT_EQ(a.judge.both_directions_ns, b.judge.both_directions_ns);
+  EXPECT_EQ(a.judge.seq_change_ns, b.judge.seq_change_ns);
+  EXPECT_EQ(a.judge.sweep_resets, b.judge.sweep_resets);
+  EXPECT_EQ(a.judge.sweep_window_ns, b.judge.sweep_window_ns);
+  EXPECT_EQ(a.judge.idle_gap_ns, b.judge.idle_gap_ns);
+  EXPECT_EQ(a.judge.quick_close_ns, b.judge.quick_close_ns);
+  EXPECT_EQ(a.judge.retransmit_threshold, b.judge.retransmit_threshold);
+  EXPECT_EQ(a.judge.keepalive_threshold, b.judge.keepalive_threshold);
+  EXPECT_EQ(a.judge.forged_score, b.judge.forged_score);
+  EXPECT_EQ(a.judge.suspicious_score, b.judge.suspicious_score);
+  EXPECT_EQ(a.judge.lossy_tap, b.judge.lossy_tap);
+  EXPECT_EQ(a.actions.by_label, b.actions.by_label);
+  EXPECT_EQ(a.output.events, b.output.events);
+  EXPECT_EQ(a.output.verbosity, b.output.verbosity);
+  EXPECT_EQ(a.output.stats_json, b.output.stats_json);
+  EXPECT_EQ(a.output.log_level, b.output.log_level);
+  EXPECT_EQ(a.burst_size, b.burst_size);
+}
+
+TEST(Config, DefaultsAreTheDocumentedOnes) {
+  const Config c;
+  EXPECT_EQ(c.flow.capacity, 65536u);
+  EXPECT_EQ(c.flow.timeouts.embryonic_ns, 30 * kNsPerSec);
+  EXPECT_EQ(c.flow.timeouts.established_ns, 8100 * kNsPerSec);
+  EXPECT_EQ(c.flow.timeouts.closing_ns, 120 * kNsPerSec);
+  EXPECT_EQ(c.flow.timeouts.time_wait_ns, 60 * kNsPerSec);
+  EXPECT_EQ(c.flow.timeouts.closed_ns, 10 * kNsPerSec);
+  EXPECT_EQ(c.judge.ttl_tolerance, 1);
+  EXPECT_EQ(c.judge.insertion_max_ttl, 0);
+  EXPECT_TRUE(c.judge.verify_checksums);
+  EXPECT_EQ(c.judge.race_window_ns, 2 * kNsPerSec);
+  EXPECT_EQ(c.judge.both_directions_ns, 500 * kNsPerMs);
+  EXPECT_EQ(c.judge.seq_change_ns, 2 * kNsPerSec);
+  EXPECT_EQ(c.judge.sweep_resets, 8u);
+  EXPECT_EQ(c.judge.sweep_window_ns, 10 * kNsPerSec);
+  EXPECT_EQ(c.judge.idle_gap_ns, 300 * kNsPerSec);
+  EXPECT_EQ(c.judge.quick_close_ns, 2 * kNsPerSec);
+  EXPECT_EQ(c.judge.retransmit_threshold, 3u);
+  EXPECT_EQ(c.judge.keepalive_threshold, 2u);
+  EXPECT_EQ(c.judge.forged_score, 3);
+  EXPECT_EQ(c.judge.suspicious_score, 2);
+  EXPECT_FALSE(c.judge.lossy_tap);
+  EXPECT_EQ(c.actions.for_label(Label::legit), Action::pass);
+  EXPECT_EQ(c.actions.for_label(Label::suspicious), Action::alert);
+  EXPECT_EQ(c.actions.for_label(Label::forged), Action::drop);
+  EXPECT_EQ(c.output.events, "rstguard-events.json");
+  EXPECT_EQ(c.output.verbosity, EventVerbosity::kAll);
+  EXPECT_EQ(c.output.stats_json, "");
+  EXPECT_EQ(c.output.log_level, "info");
+  EXPECT_EQ(c.burst_size, 32u);
+}
+
+TEST(Config, EmptyDocumentsGiveDefaults) {
+  for (const char* yaml : {"", "\n\n", "# only a comment\n  # and another\n", "---\n", "...\n",
+                           "judge:\n#  ttl_tolerance: 2\n", "flow_table:\n  timeouts:\n"}) {
+    SCOPED_TRACE(yaml);
+    expect_same(load(yaml), Config{});
+  }
+}
+
+TEST(Config, ReferenceFileEqualsDefaults) {
+  expect_same(load_config_file(kReferenceConfig.string()), Config{});
+}
+
+TEST(Config, ReferenceFileListsEveryKey) {
+  EXPECT_EQ(leaf_keys(read_text(kReferenceConfig)), kAllKeys);
+}
+
+TEST(Config, EveryKeyOverridesItsField) {
+  const std::string yaml = R"(
+flow_table:
+  capacity: 1024
+  timeouts:
+    embryonic: 5s
+    established: 2h
+    closing: 90s
+    time_wait: 30s
+    closed: 3s
+judge:
+  ttl_tolerance: 3
+  insertion_max_ttl: 4
+  verify_checksums: false
+  race_window: 1500ms
+  both_directions_window: 250ms
+  seq_change_window: 4s
+  sweep:
+    resets: 16
+    window: 1m
+  idle_gap: 10m
+  quick_close: 1s
+  retransmit_threshold: 5
+  keepalive_threshold: 4
+  forged_score: 5
+  suspicious_score: 1
+  lossy_tap: true
+actions:
+  legit: alert
+  suspicious: hold
+  forged: alert
+output:
+  events: "-"
+  verbosity: suspicious
+  stats_json: /var/lib/rstguard/stats.json
+  log_level: debug
+burst_size: 64
+)";
+  ASSERT_EQ(leaf_keys(yaml), kAllKeys);
+  const Config c = load(yaml);
+  EXPECT_EQ(c.flow.capacity, 1024u);
+  EXPECT_EQ(c.flow.timeouts.embryonic_ns, 5 * kNsPerSec);
+  EXPECT_EQ(c.flow.timeouts.established_ns, 7200 * kNsPerSec);
+  EXPECT_EQ(c.flow.timeouts.closing_ns, 90 * kNsPerSec);
+  EXPECT_EQ(c.flow.timeouts.time_wait_ns, 30 * kNsPerSec);
+  EXPECT_EQ(c.flow.timeouts.closed_ns, 3 * kNsPerSec);
+  EXPECT_EQ(c.judge.ttl_tolerance, 3);
+  EXPECT_EQ(c.judge.insertion_max_ttl, 4);
+  EXPECT_FALSE(c.judge.verify_checksums);
+  EXPECT_EQ(c.judge.race_window_ns, 1500 * kNsPerMs);
+  EXPECT_EQ(c.judge.both_directions_ns, 250 * kNsPerMs);
+  EXPECT_EQ(c.judge.seq_change_ns, 4 * kNsPerSec);
+  EXPECT_EQ(c.judge.sweep_resets, 16u);
+  EXPECT_EQ(c.judge.sweep_window_ns, 60 * kNsPerSec);
+  EXPECT_EQ(c.judge.idle_gap_ns, 600 * kNsPerSec);
+  EXPECT_EQ(c.judge.quick_close_ns, 1 * kNsPerSec);
+  EXPECT_EQ(c.judge.retransmit_threshold, 5u);
+  EXPECT_EQ(c.judge.keepalive_threshold, 4u);
+  EXPECT_EQ(c.judge.forged_score, 5);
+  EXPECT_EQ(c.judge.suspicious_score, 1);
+  EXPECT_TRUE(c.judge.lossy_tap);
+  EXPECT_EQ(c.actions.for_label(Label::legit), Action::alert);
+  EXPECT_EQ(c.actions.for_label(Label::suspicious), Action::hold);
+  EXPECT_EQ(c.actions.for_label(Label::forged), Action::alert);
+  EXPECT_EQ(c.output.events, "-");
+  EXPECT_EQ(c.output.verbosity, EventVerbosity::kSuspiciousAndForged);
+  EXPECT_EQ(c.output.stats_json, "/var/lib/rstguard/stats.json");
+  EXPECT_EQ(c.output.log_level, "debug");
+  EXPECT_EQ(c.burst_size, 64u);
+}
+
+TEST(Config, RangeLimitsAreAccepted) {
+  const Config low = load(
+      "flow_table: {capacity: 1}\n"
+      "judge: {ttl_tolerance: 0, insertion_max_ttl: 0, sweep: {resets: 2},\n"
+      "        retransmit_threshold: 1, keepalive_threshold: 1,\n"
+      "        forged_score: 2, suspicious_score: 1}\n"
+      "burst_size: 1\n");
+  EXPECT_EQ(low.flow.capacity, 1u);
+  EXPECT_EQ(low.judge.sweep_resets, 2u);
+  EXPECT_EQ(low.judge.forged_score, 2);
+  EXPECT_EQ(low.burst_size, 1u);
+  const Config high = load(
+      "flow_table: {capacity: 268435456}\n"
+      "judge: {ttl_tolerance: 64, insertion_max_ttl: 255, sweep: {resets: 4294967295},\n"
+      "        forged_score: 100, suspicious_score: 99}\n"
+      "burst_size: 256\n");
+  EXPECT_EQ(high.flow.capacity, 268435456u);
+  EXPECT_EQ(high.judge.ttl_tolerance, 64);
+  EXPECT_EQ(high.judge.insertion_max_ttl, 255);
+  EXPECT_EQ(high.judge.sweep_resets, 4294967295u);
+  EXPECT_EQ(high.judge.forged_score, 100);
+  EXPECT_EQ(high.burst_size, 256u);
+}
+
+TEST(Config, BooleanSpellings) {
+  for (const char* yes : {"true", "True", "TRUE", "yes", "on"}) {
+    EXPECT_TRUE(load(std::string("judge: {lossy_tap: ") + yes + "}").judge.lossy_tap) << yes;
+  }
+  for (const char* no : {"false", "False", "FALSE", "no", "off"}) {
+    EXPECT_FALSE(load(std::string("judge: {verify_checksums: ") + no + "}").judge.verify_checksums)
+        << no;
+  }
+}
+
+TEST(Config, DurationsInEveryUnit) {
+  const std::pair<const char*, uint64_t> cases[] = {
+      {"250ns", 250},          {"100us", 100'000},        {"500ms", 500 * kNsPerMs},
+      {"30s", 30 * kNsPerSec}, {"5m", 300 * kNsPerSec},   {"1h", 3600 * kNsPerSec},
+      {"2", 2 * kNsPerSec},    {"0.5", 500 * kNsPerMs},   {"1.5s", 1500 * kNsPerMs},
+      {"0.25ms", 250'000},     {"\"2s\"", 2 * kNsPerSec},  // quoted is fine for a duration
+  };
+  for (const auto& [text, ns] : cases) {
+    SCOPED_TRACE(text);
+    EXPECT_EQ(load(std::string("judge:\n  race_window: ") + text + "\n").judge.race_window_ns, ns);
+  }
+}
+
+TEST(ParseDuration, Units) {
+  EXPECT_EQ(parse_duration_ns("1ns"), 1);
+  EXPECT_EQ(parse_duration_ns("100us"), 100'000);
+  EXPECT_EQ(parse_duration_ns("500ms"), 500'000'000);
+  EXPECT_EQ(parse_duration_ns("30s"), 30'000'000'000);
+  EXPECT_EQ(parse_duration_ns("5m"), 300'000'000'000);
+  EXPECT_EQ(parse_duration_ns("1h"), 3'600'000'000'000);
+  EXPECT_EQ(parse_duration_ns("2"), 2'000'000'000);
+  EXPECT_EQ(parse_duration_ns("0.5"), 500'000'000);
+  EXPECT_EQ(parse_duration_ns("1.5s"), 1'500'000'000);
+  EXPECT_EQ(parse_duration_ns("1.10s"), 1'100'000'000);
+  EXPECT_EQ(parse_duration_ns("0.000000001"), 1);
+  EXPECT_EQ(parse_duration_ns("0.001us"), 1);
+  EXPECT_EQ(parse_duration_ns("2.0ns"), 2);
+  EXPECT_EQ(parse_duration_ns("0.5m"), 30'000'000'000);
+  EXPECT_EQ(parse_duration_ns("007s"), 7'000'000'000);
+  EXPECT_EQ(parse_duration_ns("0"), 0);  // parses; the config rejects zero
+  EXPECT_EQ(parse_duration_ns("0s"), 0);
+}
+
+TEST(ParseDuration, Limits) {
+  EXPECT_EQ(parse_duration_ns("9223372036854775807ns"), INT64_MAX);
+  EXPECT_EQ(parse_duration_ns("9223372036854775808ns"), -1);
+  EXPECT_EQ(parse_duration_ns("9223372036s"), 9'223'372'036'000'000'000);
+  EXPECT_EQ(parse_duration_ns("9223372036.854775807s"), INT64_MAX);
+  EXPECT_EQ(parse_duration_ns("9223372036.854775808s"), -1);
+  EXPECT_EQ(parse_duration_ns("9223372037s"), -1);
+  EXPECT_EQ(parse_duration_ns("2562048h"), -1);
+  EXPECT_EQ(parse_duration_ns("99999999999999999999999999h"), -1);
+}
+
+TEST(ParseDuration, Malformed) {
+  for (const char* bad : {"",    "ms",   "s",     ".",      "-1s",   "-1",       "+1s",
+                          "10x", "1S",   "1 s",   " 1s",    "1s ",   "1sec",     "1min",
+                          ".5s", "5.s",  "1..5s", "1.2.3s", "0.5ns", "0.0001us", "1.0000000001s",
+                          "1e3", "0x10", "1s2",   "1.5ns0"}) {
+    EXPECT_EQ(parse_duration_ns(bad), -1) << "'" << bad << "'";
+  }
+}
+
+struct ErrorCase {
+  const char* yaml;
+  int line;
+  int column;
+  const char* message;
+};
+
+void expect_errors(const std::vector<ErrorCase>& cases) {
+  for (const ErrorCase& c : cases) {
+    SCOPED_TRACE(c.yaml);
+    try {
+      load(c.yaml);
+      ADD_FAILURE() << "accepted";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(e.what(), "test.yaml:" + std::to_string(c.line) + ":" + std::to_string(c.column) +
+                              ": " + c.message);
+      EXPECT_EQ(e.file(), "test.yaml");
+      EXPECT_EQ(e.line(), c.line);
+      EXPECT_EQ(e.column(), c.column);
+    }
+  }
+}
+
+TEST(ConfigErrors, UnknownAndDuplicateKeys) {
+  expect_errors({
+      {"flowtable:\n  capacity: 1\n", 1, 1, "unknown key 'flowtable'"},
+      {"judge:\n  ttl_tolerence: 2\n", 2, 3, "unknown key 'judge.ttl_tolerence'"},
+      {"judge:\n  sweep:\n    reset: 9\n", 3, 5, "unknown key 'judge.sweep.reset'"},
+      {"flow_table:\n  timeouts:\n    syn_sent: 1s\n", 3, 5,
+       "unknown key 'flow_table.timeouts.syn_sent'"},
+      {"actions:\n  benign: pass\n", 2, 3, "unknown key 'actions.benign'"},
+      {"burst_size: 8\nburst_size: 16\n", 2, 1, "duplicate key 'burst_size'"},
+      {"judge:\n  lossy_tap: true\n  ttl_tolerance: 2\n  lossy_tap: false\n", 4, 3,
+       "duplicate key 'judge.lossy_tap'"},
+      {"judge:\n  [a]: 1\n", 2, 3, "judge: expected a key name, got a sequence"},
+  });
+}
+
+TEST(ConfigErrors, WrongTypes) {
+  expect_errors({
+      {"flow_table:\n  capacity:\n    a: 1\n", 3, 5,
+       "flow_table.capacity: expected an integer, got a map"},
+      {"flow_table:\n  capacity: [1, 2]\n", 2, 13,
+       "flow_table.capacity: expected an integer, got a sequence"},
+      {"burst_size: abc\n", 1, 13, "burst_size: expected an integer, got 'abc'"},
+      {"burst_size: 1.5\n", 1, 13, "burst_size: expected an integer, got '1.5'"},
+      {"burst_size: 0x20\n", 1, 13, "burst_size: expected an integer, got '0x20'"},
+      {"burst_size: \"32\"\n", 1, 13, "burst_size: expected an integer, got the string \"32\""},
+      {"burst_size:\n", 1, 1, "burst_size: expected an integer, got nothing"},
+      {"burst_size: null\n", 1, 1, "burst_size: expected an integer, got nothing"},
+      {"judge:\n  lossy_tap: maybe\n", 2, 14,
+       "judge.lossy_tap: expected true or false, got 'maybe'"},
+      {"judge:\n  lossy_tap: 1\n", 2, 14, "judge.lossy_tap: expected true or false, got '1'"},
+      {"judge:\n  lossy_tap: 'true'\n", 2, 14,
+       "judge.lossy_tap: expected true or false, got 'true'"},
+      {"judge: 5\n", 1, 8, "judge: expected a map, got '5'"},
+      {"judge:\n  - ttl_tolerance: 1\n", 2, 3, "judge: expected a map, got a sequence"},
+      {"judge:\n  sweep: 8\n", 2, 10, "judge.sweep: expected a map, got '8'"},
+      {"output:\n  events: [a, b]\n", 2, 11, "output.events: expected a string, got a sequence"},
+      {"judge:\n  race_window: {s: 2}\n", 2, 16,
+       "judge.race_window: expected a duration, got a map"},
+  });
+}
+
+TEST(ConfigErrors, OutOfRange) {
+  expect_errors({
+      {"flow_table:\n  capacity: -5\n", 2, 13,
+       "flow_table.capacity: must be between 1 and 268435456, got -5"},
+      {"flow_table:\n  capacity: 0\n", 2, 13,
+       "flow_table.capacity: must be between 1 and 268435456, got 0"},
+      {"flow_table:\n  capacity: 268435457\n", 2, 13,
+       "flow_table.capacity: must be between 1 and 268435456, got 268435457"},
+      {"flow_table:\n  capacity: 99999999999999999999999\n", 2, 13,
+       "flow_table.capacity: must be between 1 and 268435456, got 99999999999999999999999"},
+      {"judge:\n  ttl_tolerance: 65\n", 2, 18,
+       "judge.ttl_tolerance: must be between 0 and 64, got 65"},
+      {"judge:\n  insertion_max_ttl: 256\n", 2, 22,
+       "judge.insertion_max_ttl: must be between 0 and 255, got 256"},
+      {"judge:\n  sweep:\n    resets: 1\n", 3, 13, "judge.sweep.resets: must be at least 2, got 1"},
+      {"judge:\n  sweep:\n    resets: 4294967296\n", 3, 13,
+       "judge.sweep.resets: must be at most 4294967295, got 4294967296"},
+      {"judge:\n  sweep:\n    resets: -99999999999999999999\n", 3, 13,
+       "judge.sweep.resets: must be at least 2, got -99999999999999999999"},
+      {"judge:\n  retransmit_threshold: 0\n", 2, 25,
+       "judge.retransmit_threshold: must be at least 1, got 0"},
+      {"judge:\n  keepalive_threshold: 0\n", 2, 24,
+       "judge.keepalive_threshold: must be at least 1, got 0"},
+      {"judge:\n  forged_score: 101\n", 2, 17,
+       "judge.forged_score: must be between 1 and 100, got 101"},
+      {"judge:\n  suspicious_score: 0\n", 2, 21,
+       "judge.suspicious_score: must be between 1 and 100, got 0"},
+      {"burst_size: 0\n", 1, 13, "burst_size: must be between 1 and 256, got 0"},
+      {"burst_size: 257\n", 1, 13, "burst_size: must be between 1 and 256, got 257"},
+  });
+}
+
+TEST(ConfigErrors, ImpossibleValues) {
+  expect_errors({
+      {"judge:\n  forged_score: 2\n  suspicious_score: 2\n", 2, 17,
+       "judge.forged_score: must be greater than judge.suspicious_score (2), got 2"},
+      {"judge:\n  suspicious_score: 5\n", 2, 21,
+       "judge.suspicious_score: must be less than judge.forged_score (3), got 5"},
+      {"actions:\n  legit: drop\n", 2, 10, "actions.legit: must be pass or alert, got 'drop'"},
+      {"actions:\n  legit: hold\n", 2, 10, "actions.legit: must be pass or alert, got 'hold'"},
+      {"actions:\n  forged: block\n", 2, 11,
+       "actions.forged: expected one of pass|alert|drop|hold, got 'block'"},
+      {"output:\n  verbosity: forged\n", 2, 14,
+       "output.verbosity: expected one of all|suspicious, got 'forged'"},
+      {"output:\n  log_level: warning\n", 2, 14,
+       "output.log_level: expected one of trace|debug|info|warn|error|critical|off, got 'warning'"},
+      {"output:\n  events: \"\"\n", 2, 11, "output.events: must name a file, or \"-\" for stdout"},
+  });
+}
+
+TEST(ConfigErrors, BadDurations) {
+  expect_errors({
+      {"judge:\n  race_window: 0\n", 2, 16, "judge.race_window: must be greater than zero, got 0"},
+      {"judge:\n  race_window: 0ms\n", 2, 16,
+       "judge.race_window: must be greater than zero, got 0ms"},
+      {"flow_table:\n  timeouts:\n    closed: -10s\n", 3, 13,
+       "flow_table.timeouts.closed: must be greater than zero, got -10s"},
+      {"judge:\n  idle_gap: 5 minutes\n", 2, 13,
+       "judge.idle_gap: expected a duration (seconds, or a number with unit ns|us|ms|s|m|h, e.g. "
+       "500ms), got '5 minutes'"},
+      {"judge:\n  sweep:\n    window: 10x\n", 3, 13,
+       "judge.sweep.window: expected a duration (seconds, or a number with unit ns|us|ms|s|m|h, "
+       "e.g. 500ms), got '10x'"},
+  });
+}
+
+TEST(ConfigErrors, DocumentShape) {
+  expect_errors({
+      {"just a string\n", 1, 1, "the top level must be a map of sections, got 'just a string'"},
+      {"- judge\n- output\n", 1, 1, "the top level must be a map of sections, got a sequence"},
+      {"burst_size: 8\n---\nburst_size: 16\n", 3, 1, "only one YAML document is allowed"},
+  });
+}
+
+TEST(ConfigErrors, YamlSyntax) {
+  // Positions are where yaml-cpp noticed the problem.
+  expect_errors({
+      {"judge:\n  sweep: [1\nburst_size: 2\n", 3, 11,
+       "YAML syntax error: end of sequence flow not found"},
+      {"judge: 1\n  ttl_tolerance: 2\n", 2, 16, "YAML syntax error: illegal map value"},
+      {"judge:\n\tttl_tolerance: 2\n", 2, 15, "YAML syntax error: illegal map value"},
+      {"judge:\n  ttl_tolerance: 1\n bad: 2\n", 3, 2, "YAML syntax error: end of map not found"},
+      {"output:\n  events: \"a\\q\"\n", 2, 15, "YAML syntax error: unknown escape character: q"},
+      {"burst_size: *missing\n", 1, 13, "YAML syntax error: the referenced anchor is not defined"},
+  });
+}
+
+TEST(ConfigFile, MissingFileSaysWhy) {
+  const std::string path = "/nonexistent/rstguard.yaml";
+  try {
+    load_config_file(path);
+    FAIL() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ":0:0: cannot read the configuration file: " +
+                  std::error_code(ENOENT, std::generic_category()).message());
+    EXPECT_EQ(e.line(), 0);
+    EXPECT_EQ(e.column(), 0);
+  }
+}
+
+TEST(ConfigFile, DirectoryIsNotAFile) {
+  const std::string path = std::filesystem::temp_directory_path().string();
+  try {
+    load_config_file(path);
+    FAIL() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path + ":0:0: cannot read the configuration file: " +
+                  std::error_code(EISDIR, std::generic_category()).message());
+  }
+}
+
+TEST(ConfigFile, ErrorsNameTheFile) {
+  const std::filesystem::path path = std::filesystem::temp_directory_path() /
+                                     ("rstguard-config-test-" + std::to_string(getpid()) + ".yaml");
+  std::ofstream(path) << "# header\njudge:\n  ttl_tolerance: 99\n";
+  try {
+    load_config_file(path.string());
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()),
+              path.string() + ":3:18: judge.ttl_tolerance: must be between 0 and 64, got 99");
+  }
+  std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace rstguard::config
