@@ -128,8 +128,11 @@ Label label_for(EvidenceSet evidence, bool gap_seen, const JudgeParams& params) 
   for (int i = 0; i < kEvidenceCount; ++i) {
     const auto e = static_cast<Evidence>(i);
     if (!evidence.has(e)) continue;
-    const int w = evidence_weight(e);
-    if (w == 0) {
+    int w = evidence_weight(e);
+    // A stack that aborts with a bare reset (XNU does) leaves out both ACK
+    // and timestamps: one mark, counted once.
+    if (e == Evidence::ts_missing && evidence.has(Evidence::rst_without_ack)) w = 0;
+    if (w == 0 && evidence_weight(e) == 0) {
       strong = true;
       if (e != Evidence::out_of_window) strong_beyond_window = true;
     }
@@ -176,8 +179,8 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
     if (side == f->origin_side()) {
       v.validity = Validity::unknown;  // the client resets its own attempt
     } else {
-      v.expected_known = true;
-      v.expected_seq = 0;
+      // What matters here is the ACK, not the sequence number:
+      // expected_seq stays unknown.
       if (rst.has(kAck) && rst.ack == client.snd_nxt) {
         v.validity = Validity::exact;
       } else {
@@ -211,7 +214,12 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
     if (v.validity == Validity::out_of_window && !v.reply) ev.add(Evidence::out_of_window);
     const RstHistory* h = ctx.history;
     if (h != nullptr && !v.reply) {
-      if (within(now_ms, h->side_ms[1 - side], params.both_directions_ns)) {
+      // Resets crossing in a teardown (a FIN already sent, or the other
+      // reset a closed socket's reply) are a race between two honest
+      // stacks; a blocker resets both ends of a live exchange.
+      if (within(now_ms, h->side_ms[1 - side], params.both_directions_ns) &&
+          !h->side_reply[1 - side] && !s.has(DirState::kFinSeen) &&
+          !r.has(DirState::kFinSeen)) {
         ev.add(Evidence::both_directions);
       }
       if (within(now_ms, h->side_ms[side], params.seq_change_ns) &&

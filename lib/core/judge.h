@@ -24,6 +24,7 @@ struct RstHistory {
   uint32_t side_ms[2] = {0, 0};         // newest reset sent by each side
   uint64_t side_packet[2] = {0, 0};     // and its packet number
   uint32_t side_seq[2] = {0, 0};
+  bool side_reply[2] = {false, false};  // that reset was a closed socket's reply
   uint32_t window_start_ms = 0;  // sweep/seq-change window on this flow
   uint16_t resets_in_window = 0;
   uint16_t seq_changes = 0;      // resets in the window whose seq differed
@@ -72,7 +73,8 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
 
 // How evidence combines into a label (documented in README, "Verdicts"):
 // 1. any strong evidence (weight 0 in verdict.def) -> forged;
-// 2. else the weights add up: >= forged_score -> forged,
+// 2. else the weights add up (ts_missing and rst_without_ack together count
+//    once: bare resets from XNU lack both): >= forged_score -> forged,
 //    >= suspicious_score -> suspicious, else legit;
 // 3. on a lossy tap (mirror port) where the flow shows a sequence gap,
 //    "forged" that rests on out_of_window or on weights alone becomes

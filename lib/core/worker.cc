@@ -231,6 +231,7 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
     h.side_ms[side] = now_ms;
     h.side_packet[side] = packet_number_;
     h.side_seq[side] = p.seq;
+    h.side_reply[side] = v.reply;
     h.label = v.label;
     h.validity = v.validity;
     h.cause = v.cause;

@@ -90,19 +90,21 @@ std::string format_event_text(const RstEvent& e) {
   for (int i = 0; i < kEvidenceCount; ++i) {
     const auto ev = static_cast<Evidence>(i);
     if (!e.evidence.has(ev)) continue;
-    if (!evidence.empty()) evidence += ",";
+    evidence += evidence.empty() ? " evidence=" : ",";
     evidence += name_of(ev);
   }
   const bool update = e.type == EventType::kRstUpdate;
-  const bool v6 = !e.src.is_v4();
-  return fmt::format("{} #{:<6} {} {}{}{}:{} > {}{}{}:{} seq {} {:<10} {:<13} cause={:<20} {}{}{}",
-                     format_timestamp(e.timestamp_ns), e.packet_number,
-                     update ? fmt::format("UPDATE of #{}", e.revises_packet_number)
-                            : fmt::format("RST [{}]", format_tcp_flags(e.tcp_flags)),
-                     v6 ? "[" : "", format_ip(e.src), v6 ? "]" : "", e.src_port, v6 ? "[" : "",
-                     format_ip(e.dst), v6 ? "]" : "", e.dst_port, update ? e.revises_seq : e.seq,
-                     name_of(e.label), name_of(e.validity), name_of(e.cause),
-                     name_of(e.action), evidence.empty() ? "" : " evidence=", evidence);
+  const auto endpoint = [](const IpAddr& a, uint16_t port) {
+    return a.is_v4() ? fmt::format("{}:{}", format_ip(a), port)
+                     : fmt::format("[{}]:{}", format_ip(a), port);
+  };
+  const std::string what = update ? fmt::format("update of #{}", e.revises_packet_number)
+                                  : fmt::format("RST [{}]", format_tcp_flags(e.tcp_flags));
+  return fmt::format("{} #{:<7} {:<14} {:>21} > {:<21} seq {:<10}  {:<10} {:<13} {:<20} {:<5}{}",
+                     format_timestamp(e.timestamp_ns), e.packet_number, what,
+                     endpoint(e.src, e.src_port), endpoint(e.dst, e.dst_port),
+                     update ? e.revises_seq : e.seq, name_of(e.label), name_of(e.validity),
+                     name_of(e.cause), name_of(e.action), evidence);
 }
 
 }  // namespace rstguard::output
