@@ -1,0 +1,229 @@
+#!/usr/bin/env python3
+"""Integration test of the rstguard executable in offline mode: the bundled
+demo, -w output, events and summary files, truncated and corrupt captures,
+configuration and usage errors.
+
+usage: cli_test.py RSTGUARD RSTGUARD_GEN SOURCE_DIR WORKDIR
+"""
+import json
+import os
+import struct
+import subprocess
+import sys
+
+rstguard, gen, src, work = sys.argv[1:5]
+os.makedirs(work, exist_ok=True)
+demo = os.path.join(src, "tools", "demo.pcap")
+results = []
+
+
+def test(fn):
+    try:
+        fn()
+        results.append((fn.__name__, None))
+        print("ok  ", fn.__name__)
+    except AssertionError as e:
+        results.append((fn.__name__, str(e)))
+        print("FAIL", fn.__name__, e)
+
+
+def run(*args):
+    return subprocess.run([rstguard, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def path(name):
+    return os.path.join(work, name)
+
+
+def read_pcap(p):
+    """Returns [(ts_sec, ts_frac, bytes)] of a classic pcap file."""
+    data = open(p, "rb").read()
+    magic = struct.unpack("<I", data[:4])[0]
+    assert magic in (0xA1B2C3D4, 0xA1B23C4D), hex(magic)
+    off, out = 24, []
+    while off + 16 <= len(data):
+        s, f, cap, wire = struct.unpack("<IIII", data[off:off + 16])
+        out.append((s, f, data[off + 16:off + 16 + cap]))
+        off += 16 + cap
+    assert off == len(data), "trailing bytes"
+    return out
+
+
+def events_of(p):
+    return [json.loads(line) for line in open(p)]
+
+
+@test
+def demo_is_what_the_generator_writes():
+    fresh = path("demo-fresh.pcap")
+    subprocess.run([gen, "--demo", fresh], check=True)
+    assert open(fresh, "rb").read() == open(demo, "rb").read(), \
+        "tools/demo.pcap differs from rstguard-gen --demo output: regenerate and commit it"
+
+
+@test
+def demo_reports_every_reset_with_a_verdict():
+    ev = path("demo.json")
+    r = run("-r", demo, "-e", ev, "--stats-json", path("demo-stats.json"))
+    assert r.returncode == 0, r.stderr
+    events = events_of(ev)
+    rsts = [e for e in events if e["event_type"] == "rst"]
+    frames = read_pcap(demo)
+    # Count resets in the capture independently of rstguard.
+    def is_rst(fr):
+        eth = struct.unpack("!H", fr[12:14])[0]
+        if eth != 0x0800:
+            return False
+        ihl = (fr[14] & 0x0F) * 4
+        return bool(fr[14 + ihl + 13] & 0x04)
+    assert len(rsts) == sum(1 for _, _, fr in frames if is_rst(fr)), (len(rsts), len(frames))
+    labels = [e["verdict"]["label"] for e in rsts]
+    assert labels.count("legit") >= 1 and labels.count("forged") >= 1, labels
+    for line in r.stdout.splitlines():
+        pass
+    assert "rstguard summary" in r.stdout and "by label" in r.stdout, r.stdout
+    assert sum(1 for l in r.stdout.splitlines() if " RST [" in l) == len(rsts), r.stdout
+    stats = json.load(open(path("demo-stats.json")))
+    c = stats["counters"]
+    assert c["pkt.total"] == len(frames), (c["pkt.total"], len(frames))
+    assert c["tcp.rst.total"] == len(rsts)
+    assert stats["rst_label"]["forged"] == labels.count("forged")
+    assert c["pkt.dropped"] == sum(1 for e in rsts if e["action"] == "drop")
+
+
+@test
+def write_holds_everything_but_dropped_resets():
+    out, ev = path("demo-out.pcap"), path("demo-w.json")
+    r = run("-q", "-r", demo, "-w", out, "-e", ev)
+    assert r.returncode == 0, r.stderr
+    original = read_pcap(demo)
+    written = read_pcap(out)
+    dropped = {e["pkt_num"] for e in events_of(ev) if e["event_type"] == "rst" and e["action"] == "drop"}
+    assert dropped, "the demo has a forged reset to drop"
+    expected = [rec for i, rec in enumerate(original, start=1) if i not in dropped]
+    assert written == expected, (len(written), len(expected))
+
+
+@test
+def truncated_capture_fails_after_writing_earlier_events():
+    data = open(demo, "rb").read()
+    full = events_of(path("demo.json"))
+    recs = read_pcap(demo)
+    # Cut in the middle of the record after the second reset.
+    second = [e for e in full if e["event_type"] == "rst"][1]["pkt_num"]
+    off = 24
+    for i in range(second):
+        off += 16 + len(recs[i][2])
+    cut = path("cut.pcap")
+    open(cut, "wb").write(data[:off + 16 + 10])
+    ev = path("cut.json")
+    r = run("-q", "-r", cut, "-e", ev)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "truncated" in r.stderr, r.stderr
+    got = [e for e in events_of(ev) if e["event_type"] == "rst"]
+    assert [e["pkt_num"] for e in got] == [e["pkt_num"] for e in full if e["event_type"] == "rst"][:2], got
+    assert "ended on error" in r.stdout
+
+
+@test
+def corrupt_and_missing_captures_are_clear_errors():
+    bad = path("garbage.pcap")
+    open(bad, "wb").write(b"this is not a capture file at all")
+    r = run("-q", "-r", bad, "-e", path("g.json"))
+    assert r.returncode == 1 and "garbage.pcap" in r.stderr, r.stderr
+    r = run("-q", "-r", path("does-not-exist.pcap"))
+    assert r.returncode == 1 and "does-not-exist.pcap" in r.stderr, r.stderr
+    corrupt = path("corrupt.pcap")
+    data = bytearray(open(demo, "rb").read())
+    data[24 + 8:24 + 12] = struct.pack("<I", 0x7FFFFFFF)  # first record's caplen
+    open(corrupt, "wb").write(bytes(data))
+    r = run("-q", "-r", corrupt, "-e", path("c.json"))
+    assert r.returncode == 1 and r.stderr, r.stderr
+
+
+@test
+def config_errors_name_file_line_column_and_exit_2():
+    cfg = path("bad.yaml")
+    open(cfg, "w").write("flow_table:\n  capacity: 10\njudge:\n  ttl_tolerence: 3\n")
+    r = run("-r", demo, "-c", cfg)
+    assert r.returncode == 2, r.returncode
+    assert f"{cfg}:4:3" in r.stderr and "ttl_tolerence" in r.stderr, r.stderr
+    open(cfg, "w").write("judge:\n  sweep:\n    resets: many\n")
+    r = run("-r", demo, "-c", cfg)
+    assert r.returncode == 2 and f"{cfg}:3:13" in r.stderr, r.stderr
+    open(cfg, "w").write("judge: [unclosed\n")
+    r = run("-r", demo, "-c", cfg)
+    assert r.returncode == 2 and cfg in r.stderr, r.stderr
+    r = run("-r", demo, "-c", os.path.join(src, "config", "rstguard.yaml"), "-q", "-e", path("ok.json"))
+    assert r.returncode == 0, r.stderr
+
+
+@test
+def usage_errors_exit_2():
+    for args in (["--bogus"], ["-r"], [], ["-r", demo, "--verbosity", "loud"],
+                 ["-r", demo, "--flow-capacity", "0"], ["-r", demo, "--mode", "sideways"],
+                 ["-r", demo, "extra"]):
+        r = run(*args)
+        assert r.returncode == 2, (args, r.returncode, r.stderr)
+        assert r.stderr.strip(), args
+    assert run("--help").returncode == 0
+
+
+@test
+def verbosity_suspicious_drops_legit_events_and_counts_them():
+    ev = path("v.json")
+    r = run("-q", "-r", demo, "-e", ev, "--verbosity", "suspicious", "--stats-json", path("v-stats.json"))
+    assert r.returncode == 0, r.stderr
+    labels = [e["verdict"]["label"] for e in events_of(ev) if e["event_type"] == "rst"]
+    assert labels and "legit" not in labels, labels
+    c = json.load(open(path("v-stats.json")))["counters"]
+    assert c["event.suppressed"] >= 1
+
+
+@test
+def events_to_stdout():
+    r = run("-r", demo, "-e", "-")
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+    assert lines and all(json.loads(l)["event_type"] in ("rst", "rst_update") for l in lines)
+
+
+@test
+def hostile_frames_are_counted_not_fatal():
+    # A capture of hand-broken frames: truncated headers, IHL 3, TCP data
+    # offset 2, bad option lengths, a runaway IPv6 extension chain.
+    frames = []
+    eth = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01"
+    ip = bytes([0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2])
+    tcp = struct.pack("!HHIIBBHHH", 1, 2, 3, 4, 0x50, 0x04, 0, 0, 0)
+    frames.append(eth + b"\x08\x00" + ip[:10])                      # ipv4 truncated
+    frames.append(eth + b"\x08\x00" + bytes([0x43]) + ip[1:] + tcp)  # IHL 3
+    frames.append(eth + b"\x08\x00" + ip + tcp[:12] + bytes([0x20]) + tcp[13:])  # doff 2
+    opt_ip = bytes([0x45, 0, 0, 44]) + ip[4:]
+    frames.append(eth + b"\x08\x00" + opt_ip + tcp[:12] + bytes([0x60]) + tcp[13:] + b"\x02\x00\x00\x00")
+    v6 = struct.pack("!IHBB", 0x60000000, 8 * 12, 0, 64) + bytes(32)
+    chain = b"".join(bytes([0 if i < 11 else 6, 0]) + bytes(6) for i in range(12))
+    frames.append(eth + b"\x86\xdd" + v6 + chain)
+    frames.append(eth[:6])                                            # runt
+    p = path("hostile.pcap")
+    with open(p, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i, fr in enumerate(frames):
+            f.write(struct.pack("<IIII", 1700000000 + i, 0, len(fr), len(fr)) + fr)
+    r = run("-q", "-r", p, "-e", path("h.json"), "--stats-json", path("h-stats.json"))
+    assert r.returncode == 0, r.stderr
+    st = json.load(open(path("h-stats.json")))
+    parse = st["parse"]
+    assert st["counters"]["pkt.total"] == len(frames)
+    for reason in ("parse.error.ipv4_truncated", "parse.error.ipv4_bad_ihl",
+                   "parse.error.tcp_bad_data_offset", "parse.error.ipv6_ext_chain_too_long",
+                   "parse.error.eth_truncated"):
+        assert parse[reason] == 1, (reason, parse)
+    assert st["counters"]["tcp.option_error"] == 1, st["counters"]
+    # The reset with a broken option is still judged.
+    assert st["counters"]["tcp.rst.total"] == 1, st["counters"]
+
+
+failed = [n for n, e in results if e]
+print(f"cli: {len(results) - len(failed)} passed, {len(failed)} failed")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""Integration test: runs the built rstguard on every scenario capture the
+generator writes (one per row of the RST field guide, with variants) and
+checks the verdict of the reset that matters, and that no other reset in a
+scenario is called forged.
+
+usage: scenarios_test.py RSTGUARD RSTGUARD_GEN WORKDIR
+"""
+import json
+import os
+import subprocess
+import sys
+
+# name: expectations for the reset that matters.
+#   pick: which "rst" event (index into the scenario's rst events; -1 last)
+#   label / validity / cause: exact values (label may be a set)
+#   evidence: names that must be present; no_evidence: names that must not
+#   update: the rst_update that must follow (label, evidence it must add)
+#   others_not_forged: every other rst event must not be labelled forged
+LEGIT = {"label": "legit"}
+EXPECT = {
+    "port_closed": dict(LEGIT, validity="exact", cause="port_closed"),
+    "refused": dict(LEGIT, validity="exact", cause="refused"),
+    "syn_scan": dict(LEGIT, validity="exact", cause="syn_scan"),
+    "connect_scan": dict(LEGIT, validity="exact", cause="connect_scan"),
+    "duplicate_syn": dict(LEGIT, validity="exact", cause="duplicate_syn"),
+    "retransmit_exhausted": dict(LEGIT, validity="exact", cause="retransmit_exhausted"),
+    "idle_timeout": dict(LEGIT, validity="exact", cause="idle_timeout"),
+    "abort_unread_data": dict(LEGIT, validity="exact", cause="abort_unread_data"),
+    "abortive_close": dict(LEGIT, validity="exact", cause="abortive_close"),
+    "data_after_close": dict(LEGIT, validity="exact", cause="data_after_close"),
+    "keepalive_failure": dict(LEGIT, validity="exact", cause="keepalive_failure"),
+    "after_fin": dict(LEGIT, validity="exact", cause="after_fin"),
+    "time_wait_reuse": dict(LEGIT, validity="exact", cause="time_wait_reuse"),
+    "no_flow": dict(LEGIT, validity="no_flow", cause="unknown"),
+    "rst_with_diagnostic": dict(LEGIT, validity="exact", evidence=["with_payload"]),
+    "midstream_one_side": dict(LEGIT, validity="unknown"),
+    "out_of_window": dict(label="forged", validity="out_of_window", cause="injected",
+                          evidence=["out_of_window"]),
+    "in_window": dict(label={"suspicious", "forged"}, validity="in_window",
+                      evidence=["ttl_mismatch"]),
+    "race": dict(LEGIT, validity="exact",
+                 update=dict(label="forged", cause="injected", evidence=["data_after_rst"])),
+    "both_directions": dict(label="forged", validity="exact", cause="injected",
+                            evidence=["both_directions"], pick=-1,
+                            update=dict(label="forged", evidence=["both_directions"])),
+    "seq_change": dict(label="forged", evidence=["seq_change", "ttl_mismatch"], pick=-1,
+                       others_may_be_forged=True),
+    "ttl_ts_exact": dict(label="forged", validity="exact", cause="injected",
+                         evidence=["ttl_mismatch", "ts_missing"]),
+    "ipid_without_ack": dict(label="suspicious", validity="exact",
+                             evidence=["ipid_anomaly", "rst_without_ack"]),
+    "ts_stale": dict(label="suspicious", validity="exact", evidence=["ts_stale"]),
+    "ack_mismatch": dict(label="suspicious", validity="exact", evidence=["ack_mismatch"]),
+    "sweep": dict(label="forged", validity="out_of_window", evidence=["sweep"], pick=-1,
+                  others_may_be_forged=True),
+    "insertion_bad_checksum": dict(label="suspicious", evidence=["insertion"],
+                                   update=dict(label="forged", evidence=["data_after_rst"])),
+    "syn_sent_forged": dict(label="suspicious", validity="out_of_window",
+                            evidence=["ack_mismatch"]),
+}
+# Variants that change what is knowable.
+VARIANT_OVERRIDES = {
+    "in_window.nots": dict(label="suspicious", evidence=["ttl_mismatch"],
+                           no_evidence=["ts_missing"],
+                           update=dict(label="forged", evidence=["data_after_rst"])),
+    "out_of_window.nots": dict(no_evidence=["ts_missing"]),
+}
+
+
+def check(name, events, exp, failures):
+    rsts = [e for e in events if e["event_type"] == "rst"]
+    updates = [e for e in events if e["event_type"] == "rst_update"]
+    if not rsts:
+        failures.append(f"{name}: no rst event")
+        return
+    pick = exp.get("pick", 0 if len(rsts) == 1 else -1)
+    target = rsts[pick]
+    v = target["verdict"]
+    labels = exp["label"] if isinstance(exp["label"], set) else {exp["label"]}
+    if v["label"] not in labels:
+        failures.append(f"{name}: label {v['label']}, want {sorted(labels)} ({v})")
+    for key in ("validity", "cause"):
+        if key in exp and v[key] != exp[key]:
+            failures.append(f"{name}: {key} {v[key]}, want {exp[key]} ({v})")
+    for ev in exp.get("evidence", []):
+        if ev not in v["evidence"]:
+            failures.append(f"{name}: evidence {v['evidence']} lacks {ev}")
+    for ev in exp.get("no_evidence", []):
+        if ev in v["evidence"]:
+            failures.append(f"{name}: evidence {v['evidence']} must not hold {ev}")
+    if not exp.get("others_may_be_forged"):
+        for e in rsts:
+            if e is not target and e["verdict"]["label"] == "forged" and "both_directions" not in e["verdict"]["evidence"]:
+                failures.append(f"{name}: another reset (#{e['pkt_num']}) called forged")
+    # Events carry the schema's fields.
+    for key in ("timestamp", "flow_id", "src_ip", "src_port", "dest_ip", "dest_port", "proto",
+                "direction", "tcp", "verdict", "action"):
+        if key not in target:
+            failures.append(f"{name}: event lacks '{key}'")
+    want_action = {"legit": "pass", "suspicious": "alert", "forged": "drop"}[v["label"]]
+    if target["action"] != want_action:
+        failures.append(f"{name}: action {target['action']} for {v['label']}")
+    up = exp.get("update")
+    if up:
+        mine = [u for u in updates if u["revises"]["pkt_num"] in {r["pkt_num"] for r in rsts}]
+        if not mine:
+            failures.append(f"{name}: no rst_update")
+        else:
+            u = mine[0]
+            if u["verdict"]["label"] != up["label"]:
+                failures.append(f"{name}: update label {u['verdict']['label']}, want {up['label']}")
+            for ev in up.get("evidence", []):
+                if ev not in u["verdict"]["evidence"]:
+                    failures.append(f"{name}: update evidence {u['verdict']['evidence']} lacks {ev}")
+            if "cause" in up and u["verdict"]["cause"] != up["cause"]:
+                failures.append(f"{name}: update cause {u['verdict']['cause']}")
+            if u["flow_id"] != next(r for r in rsts if r["pkt_num"] == u["revises"]["pkt_num"])["flow_id"]:
+                failures.append(f"{name}: update names another flow")
+    elif updates and not exp.get("update_optional"):
+        failures.append(f"{name}: unexpected rst_update {updates[0]['verdict']}")
+
+
+def main():
+    rstguard, gen, work = sys.argv[1:4]
+    os.makedirs(work, exist_ok=True)
+    subprocess.run([gen, "--out", work], check=True, stdout=subprocess.DEVNULL)
+    names = sorted(f[:-5] for f in os.listdir(work) if f.endswith(".pcap"))
+    passed = failed = 0
+    missing = set(EXPECT) - {n.split(".")[0] for n in names}
+    for name in names:
+        base = name.split(".")[0]
+        if base not in EXPECT:
+            print(f"FAIL {name}: no expectation for this scenario")
+            failed += 1
+            continue
+        exp = dict(EXPECT[base])
+        exp.update(VARIANT_OVERRIDES.get(name, {}))
+        ev_path = os.path.join(work, name + ".json")
+        r = subprocess.run([rstguard, "-q", "-r", os.path.join(work, name + ".pcap"), "-e", ev_path],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        failures = []
+        if r.returncode != 0:
+            failures.append(f"{name}: exit {r.returncode}: {r.stderr}")
+        else:
+            events = [json.loads(line) for line in open(ev_path)]
+            check(name, events, exp, failures)
+        if failures:
+            failed += 1
+            for f in failures:
+                print("FAIL", f)
+        else:
+            passed += 1
+            print("ok  ", name)
+    for m in sorted(missing):
+        print(f"FAIL {m}: expected scenario not generated")
+        failed += 1
+    print(f"scenarios: {passed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
