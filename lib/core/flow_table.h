@@ -48,7 +48,11 @@ class FlowTable {
   // Frees expired entries among the next `budget` slots. Returns how many.
   size_t collect(uint32_t now_ms, size_t budget);
 
-  bool expired(const FlowEntry& e, uint32_t now_ms) const;
+  bool expired(const FlowEntry& e, uint32_t now_ms) const {
+    if (e.phase == Phase::kEmpty) return false;
+    const int32_t idle = static_cast<int32_t>(now_ms - e.last_seen_ms);
+    return idle > 0 && static_cast<uint32_t>(idle) > timeout_ms_[static_cast<int>(e.phase)];
+  }
   size_t size() const { return size_; }
   size_t capacity() const { return capacity_; }
   size_t slot_count() const { return slots_; }
@@ -67,7 +71,7 @@ class FlowTable {
   size_t capacity_ = 0;
   size_t size_ = 0;
   size_t gc_cursor_ = 0;
-  FlowTimeouts timeouts_ms_;  // same fields, in ms
+  uint32_t timeout_ms_[8] = {};  // idle timeout by Phase, ms
   Counters* counters_;
 };
 

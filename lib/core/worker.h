@@ -13,6 +13,7 @@
 #include "core/event.h"
 #include "core/flow_table.h"
 #include "core/judge.h"
+#include "core/parser.h"
 #include "core/policy.h"
 
 namespace rstguard {
@@ -81,6 +82,12 @@ class Worker {
 
   WorkerParams params_;
   Counters counters_;
+  // Per-burst scratch, kept here so a burst does not construct 256 views.
+  PacketView views_[kMaxBurst];
+  ParseResult results_[kMaxBurst];
+  FlowKey keys_[kMaxBurst];
+  uint64_t hashes_[kMaxBurst];
+  int sides_[kMaxBurst];
   FlowTable table_;
   std::vector<RstHistory> history_;
   std::unique_ptr<DestinationSlot[]> destinations_;
