@@ -1,5 +1,7 @@
 #include "core/judge.h"
 
+#include <algorithm>
+
 #include "core/headers.h"
 #include "core/seq.h"
 #include "core/track.h"
@@ -10,6 +12,9 @@ namespace {
 using wire::tcpflag::kAck;
 
 constexpr uint16_t kIpIdStep = 2048;  // as in track.cc
+// An injector's resets for one trigger leave within milliseconds of each
+// other (Weaver et al. 2009 saw them back to back).
+constexpr uint64_t kInjectorBurstMs = 10;
 
 bool within(uint32_t now_ms, uint32_t then_ms, uint64_t limit_ns) {
   if (then_ms == 0) return false;
@@ -217,12 +222,22 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
       // Resets crossing in a teardown (a FIN already sent, or the other
       // reset a closed socket's reply) are a race between two honest
       // stacks; a blocker resets both ends of a live exchange.
-      if (within(now_ms, h->side_ms[1 - side], params.both_directions_ns) &&
+      // After a reset already judged forged (and dropped inline) the
+      // connection lives on, and one of its ends may reset it later with
+      // its own numbers: only a reset in the same burst as the forged one
+      // (kInjectorBurstMs, an injector hedging or hitting both ends) is
+      // tied to it.
+      const auto window_after = [&](int from, uint64_t limit_ns) {
+        return h->side_forged[from] ? std::min<uint64_t>(limit_ns, kInjectorBurstMs * kNsPerMs)
+                                    : limit_ns;
+      };
+      if (within(now_ms, h->side_ms[1 - side],
+                 window_after(1 - side, params.both_directions_ns)) &&
           !h->side_reply[1 - side] && !s.has(DirState::kFinSeen) &&
           !r.has(DirState::kFinSeen)) {
         ev.add(Evidence::both_directions);
       }
-      if (within(now_ms, h->side_ms[side], params.seq_change_ns) &&
+      if (within(now_ms, h->side_ms[side], window_after(side, params.seq_change_ns)) &&
           h->side_seq[side] != rst.seq) {
         ev.add(Evidence::seq_change);
       }

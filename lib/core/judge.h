@@ -24,7 +24,8 @@ struct RstHistory {
   uint32_t side_ms[2] = {0, 0};         // newest reset sent by each side
   uint64_t side_packet[2] = {0, 0};     // and its packet number
   uint32_t side_seq[2] = {0, 0};
-  bool side_reply[2] = {false, false};  // that reset was a closed socket's reply
+  bool side_reply[2] = {false, false};   // that reset was a closed socket's reply
+  bool side_forged[2] = {false, false};  // that reset was judged forged
   uint32_t window_start_ms = 0;  // sweep/seq-change window on this flow
   uint16_t resets_in_window = 0;
   uint16_t seq_changes = 0;      // resets in the window whose seq differed
