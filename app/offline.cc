@@ -6,7 +6,9 @@
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <climits>
 #include <memory>
+#include <vector>
 
 #include "app/signals.h"
 #include "core/worker.h"
@@ -53,6 +55,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
   wp.judge = cfg.judge;
   wp.actions = cfg.actions;
   wp.verbosity = cfg.output.verbosity;
+  wp.hold = cfg.hold;
   auto worker = std::make_unique<Worker>(wp);
 
   const uint16_t burst = static_cast<uint16_t>(std::min<uint32_t>(cfg.burst_size, kMaxBurst));
@@ -62,31 +65,61 @@ int run_offline(const Options& options, const config::Config& cfg) {
   const auto start = std::chrono::steady_clock::now();
   install_stop_handlers();
   bool write_failed = false;
-
-  while (!stop_requested()) {
-    const size_t n = reader->read_burst(records, burst);
-    for (size_t i = 0; i < n; ++i) {
-      frames[i] = Frame{records[i].data, records[i].caplen, records[i].wire_len, records[i].ts_ns,
-                        normalize_link_type(records[i].link_type)};
+  // Held frames point into the capture's mapping, so parking one is
+  // keeping its record.
+  std::vector<CaptureRecord> held(worker->hold_capacity());
+  const auto emit_frame = [&](const CaptureRecord& r) {
+    if (!writer || write_failed) return;
+    if (!writer->write(r.data, r.caplen, r.wire_len, r.ts_ns)) {
+      spdlog::error("{}", writer->error());
+      write_failed = true;
     }
-    worker->process_burst(frames, static_cast<uint16_t>(n), dispositions);
-    if (writer) {
-      for (size_t i = 0; i < n && !write_failed; ++i) {
-        if (dispositions[i] == Disposition::kDrop) continue;
-        if (!writer->write(records[i].data, records[i].caplen, records[i].wire_len,
-                           records[i].ts_ns)) {
-          spdlog::error("{}", writer->error());
-          write_failed = true;
-        }
-      }
+  };
+  const auto apply_releases = [&](size_t& next, uint16_t before_frame) {
+    const auto& rel = worker->releases();
+    for (; next < rel.size() && rel[next].before_frame <= before_frame; ++next) {
+      if (rel[next].disposition == Disposition::kForward) emit_frame(held[rel[next].slot]);
     }
+  };
+  const auto drain_events = [&]() {
     for (const RstEvent& e : worker->events()) {
       sink->write(e);
       if (print) std::fputs((output::format_event_text(e) + "\n").c_str(), stdout);
     }
     worker->clear_events();
+  };
+
+  while (!stop_requested()) {
+    const size_t n = reader->read_burst(records, burst);
+    if (n > 0) {
+      // Holds whose time ran out before this burst's first packet go first.
+      worker->expire_holds(records[0].ts_ns);
+      size_t next = 0;
+      apply_releases(next, UINT16_MAX);
+      worker->clear_releases();
+    }
+    for (size_t i = 0; i < n; ++i) {
+      frames[i] = Frame{records[i].data, records[i].caplen, records[i].wire_len, records[i].ts_ns,
+                        normalize_link_type(records[i].link_type)};
+    }
+    worker->process_burst(frames, static_cast<uint16_t>(n), dispositions);
+    size_t next = 0;
+    for (size_t i = 0; i < n; ++i) {
+      apply_releases(next, static_cast<uint16_t>(i));
+      if (dispositions[i] == Disposition::kForward) emit_frame(records[i]);
+      if (dispositions[i] == Disposition::kHold) held[worker->hold_slot(i)] = records[i];
+    }
+    apply_releases(next, UINT16_MAX);
+    worker->clear_releases();
+    drain_events();
     if (n < burst) break;
   }
+  // End of input: what is still held goes through as judged.
+  worker->flush_holds(false);
+  size_t next = 0;
+  apply_releases(next, UINT16_MAX);
+  worker->clear_releases();
+  drain_events();
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   sink->flush();

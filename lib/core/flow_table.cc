@@ -113,23 +113,26 @@ FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
     }
   }
   if (slot == nullptr) {
-    // Full: the least valuable entry on this key's probe path gives way.
-    // Any slot before the first empty one keeps the new key reachable.
-    FlowEntry* victim = nullptr;
+    // Full: the least valuable entry near the key's home gives way. The
+    // sample is the next kEvictionScan occupied slots (empty ones skipped,
+    // at most 4x as many looked at), so a short probe chain still finds one.
+    size_t victim = slots_;
     int victim_rank = 4;
     size_t j = i;
-    for (size_t n = 0; n < kEvictionScan; ++n, j = next(j)) {
-      FlowEntry& e = table_[j];
-      if (e.phase == Phase::kEmpty) break;
+    for (size_t seen = 0, looked = 0; seen < kEvictionScan && looked < 4 * kEvictionScan;
+         ++looked, j = next(j)) {
+      const FlowEntry& e = table_[j];
+      if (e.phase == Phase::kEmpty) continue;
+      ++seen;
       const int rank = eviction_rank(e, now_ms);
       if (rank < victim_rank ||
-          (rank == victim_rank && ms_before(e.last_seen_ms, victim->last_seen_ms))) {
-        victim = &e;
+          (rank == victim_rank && ms_before(e.last_seen_ms, table_[victim].last_seen_ms))) {
+        victim = j;
         victim_rank = rank;
       }
     }
     const int max_rank = established ? 3 : 2;
-    if (victim == nullptr || victim_rank > max_rank) {
+    if (victim == slots_ || victim_rank > max_rank) {
       ++counters_->flow_insert_refused;
       return nullptr;
     }
@@ -139,8 +142,13 @@ FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
       case 2: ++counters_->flow_evicted_embryonic; break;
       default: ++counters_->flow_evicted_established; break;
     }
-    slot = victim;
-    --size_;
+    erase(victim);  // moves entries; nothing outside the table points at them
+    for (size_t k = i;; k = next(k)) {
+      if (table_[k].phase == Phase::kEmpty) {
+        slot = &table_[k];
+        break;
+      }
+    }
   }
   *slot = FlowEntry();
   slot->key = key;

@@ -10,9 +10,10 @@
 // Expiry is lazy and bounded: a lookup treats an entry idle past its
 // phase's timeout as absent (so timeouts are exact whatever the traffic),
 // and collect() frees at most `budget` slots' worth of expired entries per
-// call (backward-shift deletion keeps probe chains short). collect() moves
-// entries, so pointers from find()/insert() are valid only until the next
-// collect(); the worker calls it between bursts.
+// call (backward-shift deletion keeps probe chains short). collect() and an
+// evicting insert() move entries, so a pointer from find()/insert() is valid
+// only until the next insert() or collect(): the worker holds one for the
+// packet at hand and refers to flows elsewhere by flow_id.
 #pragma once
 
 #include <cstddef>
@@ -24,6 +25,9 @@
 #include "core/policy.h"
 
 namespace rstguard {
+
+// The 32 bits of a key's hash kept in its entry (never 0).
+inline uint32_t hash_tag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32) | 1u; }
 
 class FlowTable {
  public:
@@ -47,6 +51,25 @@ class FlowTable {
 
   // Frees expired entries among the next `budget` slots. Returns how many.
   size_t collect(uint32_t now_ms, size_t budget);
+
+  // Whether `key` has an entry, expired or not (for after-run checks).
+  bool contains(const FlowKey& key) const {
+    const uint64_t hash = hash_flow_key(key);
+    const uint32_t tag = hash_tag(hash);
+    for (size_t i = home(hash);; i = next(i)) {
+      const FlowEntry& e = table_[i];
+      if (e.phase == Phase::kEmpty) return false;
+      if (e.hash32 == tag && e.key == key) return true;
+    }
+  }
+  // Calls fn(const FlowEntry&) for every occupied slot. Not for the packet
+  // path: it walks the whole table.
+  template <typename Fn>
+  void for_each(Fn&& fn) const {
+    for (size_t i = 0; i < slots_; ++i) {
+      if (table_[i].phase != Phase::kEmpty) fn(table_[i]);
+    }
+  }
 
   bool expired(const FlowEntry& e, uint32_t now_ms) const {
     if (e.phase == Phase::kEmpty) return false;
@@ -74,7 +97,5 @@ class FlowTable {
   uint32_t timeout_ms_[8] = {};  // idle timeout by Phase, ms
   Counters* counters_;
 };
-
-inline uint32_t hash_tag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32) | 1u; }
 
 }  // namespace rstguard

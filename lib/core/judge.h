@@ -40,6 +40,7 @@ struct RstHistory {
   uint32_t expected_seq = 0;
   uint32_t receiver_window = 0;
   bool expected_known = false;
+  uint32_t hold_index = 0;  // 1 + the hold queue entry of the newest reset, 0: not held
 };
 
 // Everything the judge may look at besides the reset itself.

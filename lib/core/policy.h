@@ -54,4 +54,12 @@ struct ActionPolicy {
 
 enum class EventVerbosity : uint8_t { kAll, kSuspiciousAndForged };
 
+// The hold queue (action "hold"): a reset waits for its connection's next
+// packets; if its supposed sender keeps talking it is dropped as forged,
+// otherwise it is released after max_time.
+struct HoldParams {
+  uint64_t max_time_ns = 200 * kNsPerMs;
+  uint32_t max_packets = 1024;  // held at once per worker; beyond: forwarded, counted
+};
+
 }  // namespace rstguard

@@ -66,8 +66,10 @@ Worker::Worker(const WorkerParams& params)
       history_(params.rst_history_slots),
       destinations_(new DestinationSlot[params.destination_slots]),
       host_ttl_(new HostTtlSlot[params.host_ttl_slots]),
-      events_capacity_(4u * kMaxBurst) {
+      events_capacity_(4u * kMaxBurst + params.hold.max_packets),
+      held_(std::max<uint32_t>(params.hold.max_packets, 1)) {
   events_.reserve(events_capacity_);
+  releases_.reserve(2u * kMaxBurst + held_.size());
 }
 
 Worker::~Worker() = default;
@@ -115,6 +117,7 @@ void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
     out[i] = Disposition::kForward;
     if (results[i] != ParseResult::ok) continue;
     const PacketView& p = views[i];
+    frame_index_ = i;
     ++counters_.pkt_tcp;
     if (p.option_error) {
       ++counters_.tcp_option_error;
@@ -129,11 +132,8 @@ void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
     }
   }
   for (uint16_t i = 0; i < n; ++i) {
-    if (out[i] == Disposition::kDrop) {
-      ++counters_.pkt_dropped;
-    } else {
-      ++counters_.pkt_forwarded;
-    }
+    if (out[i] == Disposition::kDrop) ++counters_.pkt_dropped;
+    if (out[i] == Disposition::kForward) ++counters_.pkt_forwarded;
   }
   // Bounded garbage collection between bursts (moves entries: no pointer
   // from this burst survives it).
@@ -155,7 +155,10 @@ void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& ke
     if (f->has(FlowEntry::kMidstream)) ++counters_.flow_midstream;
     return;
   }
-  if (f->has(FlowEntry::kRstHistory)) check_race(p, *f, side, now_ms, now_ns);
+  if (f->has(FlowEntry::kRstHistory)) {
+    resolve_hold(p, *f, side, now_ms, now_ns, frame_index_);
+    check_race(p, *f, side, now_ms, now_ns);
+  }
   const TrackNote note = track_segment(*f, side, p, now_ms, now_ns, params_.judge);
   if (note.retransmit) ++counters_.tcp_retransmit;
   if (note.gap) ++counters_.tcp_gap;
@@ -165,6 +168,9 @@ void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& ke
 Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint32_t now_ms,
                                uint64_t now_ns) {
   ++counters_.rst_total;
+  if (f != nullptr && f->has(FlowEntry::kRstHistory)) {
+    resolve_hold(p, *f, side, now_ms, now_ns, frame_index_);
+  }
   RstContext ctx;
   ctx.flow = f;
   ctx.sender_side = side;
@@ -179,7 +185,13 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
   const Verdict v = judge_rst(p, ctx, params_.judge, now_ms);
   if (v.validity != Validity::exact && !v.reply) destination_count(p, now_ms, true);
 
-  const Action action = params_.actions.for_label(v.label);
+  Action action = params_.actions.for_label(v.label);
+  const bool will_hold = action == Action::hold && f != nullptr &&
+                         held_count_ < held_.size() && params_.hold.max_packets > 0;
+  if (action == Action::hold && !will_hold) {
+    ++counters_.hold_overflow;  // no flow to wait on, or the queue is full
+    action = Action::alert;
+  }
   count_verdict(v, action);
 
   RstEvent e = make_event(p, f, side, now_ns);
@@ -266,8 +278,116 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
       f->phase = Phase::kClosed;
     }
     if (seq_gt(now_ms, f->last_seen_ms)) f->last_seen_ms = now_ms;
+    if (will_hold) {
+      const uint32_t slot = (held_head_ + held_count_) % held_.size();
+      Held& held = held_[slot];
+      held.event = e;
+      held.deadline_ms = now_ms + static_cast<uint32_t>(params_.hold.max_time_ns / kNsPerMs);
+      held.in_use = true;
+      ++held_count_;
+      h.hold_index = slot + 1;
+      hold_slot_[frame_index_] = static_cast<uint16_t>(slot);
+      ++counters_.rst_held;
+      return Disposition::kHold;
+    }
   }
   return action == Action::drop ? Disposition::kDrop : Disposition::kForward;
+}
+
+void Worker::release(uint32_t slot, uint16_t before_frame, Disposition d) {
+  held_[slot].in_use = false;
+  releases_.push_back(HoldRelease{before_frame, static_cast<uint16_t>(slot), d});
+  if (d == Disposition::kDrop) {
+    ++counters_.hold_dropped;
+    ++counters_.pkt_dropped;
+  } else {
+    ++counters_.hold_released;
+    ++counters_.pkt_forwarded;
+  }
+  while (held_count_ > 0 && !held_[held_head_].in_use) {
+    held_head_ = (held_head_ + 1) % held_.size();
+    --held_count_;
+  }
+}
+
+// A held reset's connection spoke again. From the other end: keep waiting
+// (that end has not seen the reset). From the reset's supposed sender: a
+// second reset releases the first (order kept); anything else means the
+// sender is alive, so the held reset was forged: dropped, and said so.
+void Worker::resolve_hold(const PacketView& p, FlowEntry& f, int side, uint32_t now_ms,
+                          uint64_t now_ns, uint16_t frame) {
+  RstHistory* h = history_find(f.flow_id);
+  if (h == nullptr || h->hold_index == 0) return;
+  const uint32_t slot = h->hold_index - 1;
+  Held& held = held_[slot];
+  if (!held.in_use || held.event.flow_id != f.flow_id) {
+    h->hold_index = 0;
+    return;
+  }
+  if (side != h->side) return;
+  h->hold_index = 0;
+  if (p.has(kRst)) {
+    release(slot, frame, Disposition::kForward);
+    return;
+  }
+  release(slot, frame, Disposition::kDrop);
+  h->race_open = false;
+  h->evidence.add(Evidence::data_after_rst);
+  h->label = Label::forged;
+  h->cause = Cause::injected;
+  RstEvent u = held.event;
+  u.type = EventType::kRstUpdate;
+  u.timestamp_ns = now_ns;
+  u.packet_number = packet_number_;
+  u.revises_packet_number = held.event.packet_number;
+  u.revises_seq = held.event.seq;
+  u.label = Label::forged;
+  u.evidence = h->evidence;
+  u.cause = Cause::injected;
+  u.action = Action::drop;
+  ++counters_.rst_updates;
+  ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];
+  emit(u);
+  if (h->closed_flow) {
+    f.phase = h->phase_before;
+    h->closed_flow = false;
+  }
+  (void)now_ms;
+}
+
+void Worker::expire_holds(uint64_t now_ns) {
+  const uint32_t now_ms = clock_ms(now_ns);
+  while (held_count_ > 0) {
+    Held& held = held_[held_head_];
+    if (held.in_use && seq_lt(now_ms, held.deadline_ms)) break;
+    if (held.in_use) {
+      // Nobody spoke for the sender: the reset goes through as judged.
+      RstHistory* h = history_find(held.event.flow_id);
+      if (h != nullptr && h->hold_index == held_head_ + 1) h->hold_index = 0;
+      RstEvent u = held.event;
+      u.type = EventType::kRstUpdate;
+      u.timestamp_ns = now_ns;
+      u.revises_packet_number = held.event.packet_number;
+      u.revises_seq = held.event.seq;
+      u.action = Action::pass;
+      ++counters_.rst_updates;
+      emit(u);
+      release(held_head_, 0, Disposition::kForward);
+    } else {
+      held_head_ = (held_head_ + 1) % held_.size();
+      --held_count_;
+    }
+  }
+}
+
+void Worker::flush_holds(bool drop) {
+  for (uint32_t n = held_count_, slot = held_head_; n > 0; --n, slot = (slot + 1) % held_.size()) {
+    if (held_[slot].in_use) {
+      RstHistory* h = history_find(held_[slot].event.flow_id);
+      if (h != nullptr && h->hold_index == slot + 1) h->hold_index = 0;
+      release(slot, 0, drop ? Disposition::kDrop : Disposition::kForward);
+    }
+  }
 }
 
 // The post-reset check (Weaver et al. 2009 "race"): a reset's supposed

@@ -28,13 +28,25 @@ struct Frame {
   uint16_t link_type = 1;  // LINKTYPE_ETHERNET
 };
 
-enum class Disposition : uint8_t { kForward, kDrop };
+// What the adapter does with a frame. kHold: keep it (the worker names the
+// slot through hold_slot()) until a HoldRelease says forward or drop.
+enum class Disposition : uint8_t { kForward, kDrop, kHold };
+
+// A held frame's fate. `before_frame` orders it: the adapter acts on it
+// before frame `before_frame` of the burst it came with (n: after the
+// burst; releases from expire_holds()/flush_holds() all use 0).
+struct HoldRelease {
+  uint16_t before_frame;
+  uint16_t slot;
+  Disposition disposition;  // kForward or kDrop
+};
 
 struct WorkerParams {
   FlowTableParams flow;
   JudgeParams judge;
   ActionPolicy actions;
   EventVerbosity verbosity = EventVerbosity::kAll;
+  HoldParams hold;
   // Bounds of the side tables (entries, powers of two).
   uint32_t rst_history_slots = 4096;
   uint32_t destination_slots = 4096;
@@ -58,12 +70,28 @@ class Worker {
   const std::vector<RstEvent>& events() const { return events_; }
   void clear_events() { events_.clear(); }
 
+  // Holds: the slot (0 .. hold capacity - 1) of frame i when out[i] was
+  // kHold; the releases decided since clear_releases(), in order.
+  uint16_t hold_slot(uint16_t i) const { return hold_slot_[i]; }
+  const std::vector<HoldRelease>& releases() const { return releases_; }
+  void clear_releases() { releases_.clear(); }
+  uint32_t hold_capacity() const { return params_.hold.max_packets; }
+  // Releases holds whose time is up (call between bursts, also when idle).
+  void expire_holds(uint64_t now_ns);
+  // Ends every hold: forwarded, or dropped if `drop` (shutdown policy).
+  void flush_holds(bool drop);
+
   const Counters& counters() const { return counters_; }
   const FlowTable& flows() const { return table_; }
 
  private:
   struct DestinationSlot;
   struct HostTtlSlot;
+  struct Held {
+    RstEvent event;  // as emitted with action "hold"
+    uint32_t deadline_ms = 0;
+    bool in_use = false;
+  };
 
   void handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& key, uint64_t hash,
                       int side, uint32_t now_ms, uint64_t now_ns);
@@ -77,6 +105,10 @@ class Worker {
   int host_ttl_get(const IpAddr& a) const;
   void host_ttl_set(const IpAddr& a, uint8_t ttl);
   void emit(const RstEvent& e);
+  bool hold(const RstEvent& e, FlowEntry& f, RstHistory& h, uint16_t frame);
+  void release(uint32_t slot, uint16_t before_frame, Disposition d);
+  void resolve_hold(const PacketView& p, FlowEntry& f, int side, uint32_t now_ms, uint64_t now_ns,
+                    uint16_t frame);
   RstEvent make_event(const PacketView& p, const FlowEntry* f, int side, uint64_t now_ns) const;
   void count_verdict(const Verdict& v, Action a);
 
@@ -95,6 +127,14 @@ class Worker {
   std::vector<RstEvent> events_;
   size_t events_capacity_;
   uint64_t packet_number_ = 0;
+  // Hold queue: a FIFO (deadlines only grow) over a fixed array; entries
+  // released early are skipped when the head reaches them.
+  std::vector<Held> held_;
+  uint32_t held_head_ = 0;
+  uint32_t held_count_ = 0;  // entries between head and tail, released or not
+  uint16_t hold_slot_[kMaxBurst] = {};
+  uint16_t frame_index_ = 0;  // index in the current burst
+  std::vector<HoldRelease> releases_;
 };
 
 }  // namespace rstguard
