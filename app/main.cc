@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "app/live.h"
 #include "app/offline.h"
 #include "app/options.h"
 #include "config/config.h"
@@ -60,14 +61,9 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   spdlog::set_level(spdlog::level::from_str(cfg.output.log_level));
-  for (int i = 0; i < 3; ++i) {
-    if (cfg.actions.by_label[i] == rstguard::Action::hold && options->mode == "offline") {
-      spdlog::error("actions: 'hold' needs a live inline port; offline mode cannot hold packets");
-      return kExitUsage;
-    }
-  }
-
   if (options->mode == "offline") return rstguard::app::run_offline(*options, cfg);
-  spdlog::error("--mode {}: live ports are not built into this version yet", options->mode);
-  return kExitUsage;
+  // Live: EAL gets argv[0] and what came before "--".
+  std::vector<char*> eal(argv, argv + (first == 0 ? 1 : first));
+  eal.push_back(nullptr);
+  return rstguard::app::run_live(static_cast<int>(eal.size() - 1), eal.data(), *options, cfg);
 }

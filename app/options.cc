@@ -3,6 +3,7 @@
 #include <getopt.h>
 
 #include <charconv>
+#include <string_view>
 
 namespace rstguard::app {
 
@@ -24,7 +25,12 @@ out-of-window or no flow; the evidence and the cause.
                           events for every reset, or only suspicious/forged
       --flow-capacity N   concurrent flows per worker
       --log-level LEVEL   trace|debug|info|warn|error|critical|off
-      --mode MODE         offline (default with -r), inline, mirror
+      --mode MODE         offline (with -r), inline or mirror (live ports)
+      --workers N         live: worker lcores, one rx queue each (default 1)
+      --ports LIST        live: port ids, e.g. 0,1 (inline: exactly two;
+                          default inline 0,1, mirror every port)
+      --alert-only        inline: forward every reset, only report
+      --idle-sleep DUR    live: sleep DUR when a poll finds nothing (e.g. 100us)
   -q, --quiet             do not print judged resets on the terminal
   -h, --help              this text
       --version           print the version
@@ -37,7 +43,8 @@ configuration error.
 
 std::optional<Options> parse_options(int argc, char** argv, std::string* error) {
   enum : int {
-    kStatsJson = 1000, kVerbosity, kFlowCapacity, kLogLevel, kMode, kVersion,
+    kStatsJson = 1000, kVerbosity, kFlowCapacity, kLogLevel, kMode, kVersion, kWorkers, kPorts,
+    kAlertOnly, kIdleSleep,
   };
   static const option kLong[] = {
       {"read", required_argument, nullptr, 'r'},
@@ -52,6 +59,10 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error) 
       {"quiet", no_argument, nullptr, 'q'},
       {"help", no_argument, nullptr, 'h'},
       {"version", no_argument, nullptr, kVersion},
+      {"workers", required_argument, nullptr, kWorkers},
+      {"ports", required_argument, nullptr, kPorts},
+      {"alert-only", no_argument, nullptr, kAlertOnly},
+      {"idle-sleep", required_argument, nullptr, kIdleSleep},
       {nullptr, 0, nullptr, 0},
   };
   Options o;
@@ -71,17 +82,22 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error) 
       case kVerbosity: o.verbosity = optarg; break;
       case kLogLevel: o.log_level = optarg; break;
       case kMode: o.mode = optarg; break;
-      case kFlowCapacity: {
+      case kFlowCapacity:
+      case kWorkers: {
         const std::string s = optarg;
         uint64_t v = 0;
         auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
         if (ec != std::errc() || p != s.data() + s.size()) {
-          *error = "--flow-capacity: not a whole number: '" + s + "'";
+          *error = std::string(c == kWorkers ? "--workers" : "--flow-capacity") +
+                   ": not a whole number: '" + s + "'";
           return std::nullopt;
         }
-        o.flow_capacity = v;
+        (c == kWorkers ? o.workers : o.flow_capacity) = v;
         break;
       }
+      case kPorts: o.ports = optarg; break;
+      case kAlertOnly: o.alert_only = true; break;
+      case kIdleSleep: o.idle_sleep = optarg; break;
       case ':':
         *error = std::string("option ") + argv[optind - 1] + " needs a value";
         return std::nullopt;
@@ -95,7 +111,7 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error) 
     return std::nullopt;
   }
   if (o.help || o.version) return o;
-  if (o.mode != "offline" && o.mode != "inline" && o.mode != "mirror") {
+  if (!o.mode.empty() && o.mode != "offline" && o.mode != "inline" && o.mode != "mirror") {
     *error = "--mode must be offline, inline or mirror, not '" + o.mode + "'";
     return std::nullopt;
   }
@@ -103,8 +119,13 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error) 
     *error = "offline mode needs a capture: -r FILE";
     return std::nullopt;
   }
-  if (o.mode != "offline" && !o.read_path.empty()) {
+  if (!o.read_path.empty() && !o.mode.empty() && o.mode != "offline") {
     *error = "-r reads a capture (offline mode); it cannot be combined with --mode " + o.mode;
+    return std::nullopt;
+  }
+  if (!o.read_path.empty()) o.mode = "offline";
+  if (o.mode.empty() && o.config_path.empty()) {
+    *error = "nothing to read: give -r CAPTURE, or --mode inline|mirror (or a config with 'live:')";
     return std::nullopt;
   }
   return o;
@@ -136,6 +157,34 @@ void apply_overrides(const Options& o, config::Config& c) {
       throw config::ConfigError(where, 0, 0, "--flow-capacity must be 1 .. 268435456");
     }
     c.flow.capacity = static_cast<uint32_t>(*o.flow_capacity);
+  }
+  if (o.mode == "inline" || o.mode == "mirror") c.live.mode = o.mode;
+  if (o.workers) {
+    if (*o.workers < 1 || *o.workers > 128) {
+      throw config::ConfigError(where, 0, 0, "--workers must be 1 .. 128");
+    }
+    c.live.workers = static_cast<uint32_t>(*o.workers);
+  }
+  if (o.ports) {
+    c.live.ports.clear();
+    std::string_view rest = *o.ports;
+    while (!rest.empty()) {
+      const size_t comma = rest.find(',');
+      const std::string_view item = rest.substr(0, comma);
+      unsigned v = 0;
+      auto [p, ec] = std::from_chars(item.data(), item.data() + item.size(), v);
+      if (item.empty() || ec != std::errc() || p != item.data() + item.size() || v > 1023) {
+        throw config::ConfigError(where, 0, 0, "--ports: not a list of port ids: '" + *o.ports + "'");
+      }
+      c.live.ports.push_back(static_cast<uint16_t>(v));
+      rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+    }
+  }
+  if (o.alert_only) c.live.alert_only = true;
+  if (o.idle_sleep) {
+    const int64_t ns = config::parse_duration_ns(*o.idle_sleep);
+    if (ns < 0) throw config::ConfigError(where, 0, 0, "--idle-sleep: not a duration: '" + *o.idle_sleep + "'");
+    c.live.idle_sleep_ns = static_cast<uint64_t>(ns);
   }
 }
 

@@ -10,7 +10,7 @@
 namespace rstguard::app {
 
 struct Options {
-  std::string mode = "offline";  // offline | inline | mirror
+  std::string mode;              // offline | inline | mirror; empty: from -r / config
   std::string read_path;         // -r
   std::string write_path;        // -w
   std::string config_path;       // -c
@@ -19,6 +19,10 @@ struct Options {
   std::optional<std::string> verbosity;
   std::optional<std::string> log_level;
   std::optional<uint64_t> flow_capacity;
+  std::optional<uint64_t> workers;
+  std::optional<std::string> ports;       // "0,1"
+  std::optional<std::string> idle_sleep;  // duration
+  bool alert_only = false;
   bool quiet = false;
   bool help = false;
   bool version = false;

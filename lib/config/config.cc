@@ -299,6 +299,59 @@ void read_output(const Entry& section, OutputConfig& output) {
       });
 }
 
+void read_hold(const Entry& section, HoldParams& hold) {
+  read_section(section, {
+                            {"max_time", duration_into(hold.max_time_ns)},
+                            {"max_packets", integer_into(hold.max_packets, 0, 1 << 20)},
+                        });
+}
+
+void read_live(const Entry& section, LiveConfig& live) {
+  read_section(
+      section,
+      {
+          {"mode",
+           [&live](const Entry& e) {
+             live.mode = read_choice<std::string>(
+                 e, "inline|mirror", [](std::string_view v) -> std::optional<std::string> {
+                   if (v == "inline" || v == "mirror") return std::string(v);
+                   return std::nullopt;
+                 });
+           }},
+          {"ports",
+           [&live](const Entry& e) {
+             if (!e.value.IsSequence()) {
+               fail_value(e, "expected a sequence of port ids, got " + describe(e.value));
+             }
+             live.ports.clear();
+             for (size_t i = 0; i < e.value.size(); ++i) {
+               const Entry item{e.key, e.value[i], e.path + "[" + std::to_string(i) + "]"};
+               live.ports.push_back(read_integer<uint16_t>(item, 0, 1023));
+             }
+           }},
+          {"workers", integer_into(live.workers, 1, 128)},
+          {"rx_desc", integer_into(live.rx_desc, 64, 16384)},
+          {"tx_desc", integer_into(live.tx_desc, 64, 16384)},
+          {"tx_flush", duration_into(live.tx_flush_ns)},
+          {"idle_sleep",
+           [&live](const Entry& e) {
+             const std::string& text = scalar_of(e, "a duration");
+             const int64_t ns = parse_duration_ns(text);
+             if (ns < 0) fail_value(e, "expected a duration like 100us, got " + describe(e.value));
+             live.idle_sleep_ns = static_cast<uint64_t>(ns);  // 0 allowed: spin
+           }},
+          {"event_ring",
+           [&live](const Entry& e) {
+             live.event_ring = read_integer<uint32_t>(e, 64, 1 << 20);
+             if ((live.event_ring & (live.event_ring - 1)) != 0) {
+               fail_value(e, "must be a power of two, got " + std::to_string(live.event_ring));
+             }
+           }},
+          {"alert_only", bool_into(live.alert_only)},
+          {"drop_held_on_exit", bool_into(live.drop_held_on_exit)},
+      });
+}
+
 Config read_config(const YAML::Node& root) {
   Config c;
   if (root.IsNull()) return c;
@@ -311,6 +364,8 @@ Config read_config(const YAML::Node& root) {
                    {"judge", [&c](const Entry& e) { read_judge(e, c.judge); }},
                    {"actions", [&c](const Entry& e) { read_actions(e, c.actions); }},
                    {"output", [&c](const Entry& e) { read_output(e, c.output); }},
+                   {"hold", [&c](const Entry& e) { read_hold(e, c.hold); }},
+                   {"live", [&c](const Entry& e) { read_live(e, c.live); }},
                    {"burst_size", integer_into(c.burst_size, 1, kMaxBurstSize)},
                });
   return c;

@@ -7,6 +7,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/policy.h"
 
@@ -19,11 +20,27 @@ struct OutputConfig {
   std::string log_level = "info";
 };
 
+// Live modes (DPDK ports). Offline mode ignores this section.
+struct LiveConfig {
+  std::string mode = "inline";      // inline | mirror
+  std::vector<uint16_t> ports;      // empty: inline 0 and 1, mirror every port
+  uint32_t workers = 1;             // one per rx queue, each on its own lcore
+  uint32_t rx_desc = 1024;          // descriptors per rx queue
+  uint32_t tx_desc = 1024;          // descriptors per tx queue
+  uint64_t tx_flush_ns = 100'000;   // buffered tx is sent at least this often
+  uint64_t idle_sleep_ns = 0;       // sleep when a poll finds nothing (0: spin)
+  uint32_t event_ring = 4096;       // events per worker ring (power of two)
+  bool alert_only = false;          // inline: forward everything, only alert
+  bool drop_held_on_exit = false;   // at shutdown: drop held resets (else release)
+};
+
 struct Config {
   FlowTableParams flow;
   JudgeParams judge;
   ActionPolicy actions;
+  HoldParams hold;
   OutputConfig output;
+  LiveConfig live;
   uint32_t burst_size = 32;  // packets per rx burst, 1..256
 };
 

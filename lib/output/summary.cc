@@ -74,6 +74,16 @@ std::string format_summary_text(const Counters& c, const RunInfo& info) {
                      c.parse[static_cast<int>(ParseResult::ip_fragment)]);
   out += fmt::format("  {:<18}  {} written, {} suppressed, {} overflowed\n", "events",
                      c.event_emitted, c.event_suppressed, c.event_overflow);
+  for (size_t i = 0; i < info.workers.size(); ++i) {
+    const WorkerInfo& w = info.workers[i];
+    out += fmt::format("  worker {} (lcore {}) {} packets, {} flows, {} sent, {} refused by tx, "
+                       "{}/{} re-hashed in/out\n",
+                       i, w.lcore, w.packets, w.flows_created, w.tx, w.tx_dropped, w.handoff_in,
+                       w.handoff_out);
+  }
+  if (info.flows_split >= 0) {
+    out += fmt::format("  {:<18}  {}\n", "flows split", info.flows_split);
+  }
   if (!info.error.empty()) out += fmt::format("  ended on error: {}\n", info.error);
   return out;
 }
@@ -83,6 +93,18 @@ std::string format_summary_json(const Counters& c, const RunInfo& info) {
       R"({{"mode":"{}","input":"{}","seconds":{:.6f},"flows_active":{},"flow_table_bytes":{},"flow_capacity":{},"error":{})",
       info.mode, json_escape(info.input), info.seconds, info.flows_active, info.flow_bytes,
       info.flow_capacity, info.error.empty() ? "null" : "\"" + json_escape(info.error) + "\"");
+  if (info.flows_split >= 0) out += fmt::format(R"(,"flows_split":{})", info.flows_split);
+  if (!info.workers.empty()) {
+    out += R"(,"workers":[)";
+    for (size_t i = 0; i < info.workers.size(); ++i) {
+      const WorkerInfo& w = info.workers[i];
+      out += fmt::format(
+          R"({}{{"lcore":{},"packets":{},"flows_created":{},"flows_active":{},"tx":{},"tx_dropped":{},"handoff_in":{},"handoff_out":{},"event_overflow":{}}})",
+          i ? "," : "", w.lcore, w.packets, w.flows_created, w.flows_active, w.tx, w.tx_dropped,
+          w.handoff_in, w.handoff_out, w.event_overflow);
+    }
+    out += "]";
+  }
   out += R"(,"counters":{)";
   bool first = true;
   c.for_each_scalar([&](std::string_view name, uint64_t v) {

@@ -3,10 +3,23 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/counters.h"
 
 namespace rstguard::output {
+
+struct WorkerInfo {
+  unsigned lcore = 0;
+  uint64_t packets = 0;
+  uint64_t flows_created = 0;
+  uint64_t flows_active = 0;
+  uint64_t tx = 0;
+  uint64_t tx_dropped = 0;
+  uint64_t handoff_in = 0;
+  uint64_t handoff_out = 0;
+  uint64_t event_overflow = 0;
+};
 
 struct RunInfo {
   std::string input;   // capture path or port list
@@ -16,6 +29,8 @@ struct RunInfo {
   size_t flow_bytes = 0;  // flow table memory
   size_t flow_capacity = 0;
   std::string error;   // non-empty when the run ended on an error
+  std::vector<WorkerInfo> workers;  // live modes
+  int64_t flows_split = -1;  // flows found in more than one worker (-1: not checked)
 };
 
 std::string format_summary_text(const Counters& c, const RunInfo& info);

@@ -22,6 +22,18 @@ const std::filesystem::path kReferenceConfig =
 
 // Every leaf key the reader accepts; the reference file must list them all.
 const std::set<std::string> kAllKeys = {
+    "hold.max_time",
+    "hold.max_packets",
+    "live.mode",
+    "live.ports",
+    "live.workers",
+    "live.rx_desc",
+    "live.tx_desc",
+    "live.tx_flush",
+    "live.idle_sleep",
+    "live.event_ring",
+    "live.alert_only",
+    "live.drop_held_on_exit",
     "flow_table.capacity",
     "flow_table.timeouts.embryonic",
     "flow_table.timeouts.established",
@@ -196,6 +208,20 @@ actions:
   legit: alert
   suspicious: hold
   forged: alert
+hold:
+  max_time: 50ms
+  max_packets: 64
+live:
+  mode: mirror
+  ports: [2, 3]
+  workers: 4
+  rx_desc: 2048
+  tx_desc: 512
+  tx_flush: 50us
+  idle_sleep: 20us
+  event_ring: 8192
+  alert_only: true
+  drop_held_on_exit: true
 output:
   events: "-"
   verbosity: suspicious
@@ -234,6 +260,41 @@ burst_size: 64
   EXPECT_EQ(c.output.stats_json, "/var/lib/rstguard/stats.json");
   EXPECT_EQ(c.output.log_level, "debug");
   EXPECT_EQ(c.burst_size, 64u);
+  EXPECT_EQ(c.hold.max_time_ns, 50 * kNsPerMs);
+  EXPECT_EQ(c.hold.max_packets, 64u);
+  EXPECT_EQ(c.live.mode, "mirror");
+  EXPECT_EQ(c.live.ports, (std::vector<uint16_t>{2, 3}));
+  EXPECT_EQ(c.live.workers, 4u);
+  EXPECT_EQ(c.live.rx_desc, 2048u);
+  EXPECT_EQ(c.live.tx_desc, 512u);
+  EXPECT_EQ(c.live.tx_flush_ns, 50'000u);
+  EXPECT_EQ(c.live.idle_sleep_ns, 20'000u);
+  EXPECT_EQ(c.live.event_ring, 8192u);
+  EXPECT_TRUE(c.live.alert_only);
+  EXPECT_TRUE(c.live.drop_held_on_exit);
+}
+
+TEST(Config, LiveSectionErrors) {
+  const auto error_of = [](const std::string& yaml) -> std::string {
+    try {
+      load_config_string(yaml, "t.yaml");
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error_of("live:\n  mode: sideways\n"),
+            "t.yaml:2:9: live.mode: expected one of inline|mirror, got 'sideways'");
+  EXPECT_EQ(error_of("live:\n  event_ring: 1000\n"),
+            "t.yaml:2:15: live.event_ring: must be a power of two, got 1000");
+  EXPECT_EQ(error_of("live:\n  ports: 3\n"),
+            "t.yaml:2:10: live.ports: expected a sequence of port ids, got '3'");
+  EXPECT_EQ(error_of("live:\n  ports: [1, x]\n"),
+            "t.yaml:2:14: live.ports[1]: expected an integer, got 'x'");
+  EXPECT_EQ(error_of("live:\n  workers: 0\n"),
+            "t.yaml:2:12: live.workers: must be between 1 and 128, got 0");
+  EXPECT_EQ(error_of("hold:\n  max_time: 0s\n"),
+            "t.yaml:2:13: hold.max_time: must be greater than zero, got 0s");
 }
 
 TEST(Config, RangeLimitsAreAccepted) {

@@ -1,0 +1,341 @@
+#include "app/live.h"
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <memory>
+#include <unordered_map>
+#include <vector>
+
+#include "app/signals.h"
+#include "dpdk/live_worker.h"
+#include "dpdk/port.h"
+#include "output/event_json.h"
+#include "output/event_sink.h"
+#include "output/summary.h"
+
+namespace rstguard::app {
+namespace {
+
+constexpr int kExitSetup = 2;
+constexpr unsigned kHandoffRing = 1024;
+constexpr unsigned kMbufCache = 256;
+
+uint64_t wall_ns() {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                   std::chrono::system_clock::now().time_since_epoch())
+                                   .count());
+}
+
+// Flows that more than one worker has an entry for: 0 when every
+// connection's packets stayed on one worker. Runs after workers stopped.
+int64_t count_split_flows(const std::vector<std::unique_ptr<dpdk::LiveWorker>>& workers) {
+  int64_t split = 0;
+  for (size_t i = 0; i < workers.size(); ++i) {
+    workers[i]->core().flows().for_each([&](const FlowEntry& e) {
+      for (size_t j = i + 1; j < workers.size(); ++j) {
+        if (workers[j]->core().flows().contains(e.key)) {
+          ++split;
+          break;
+        }
+      }
+    });
+  }
+  return split;
+}
+
+}  // namespace
+
+int run_live(int eal_argc, char** eal_argv, const Options& options, const config::Config& cfg) {
+  const config::LiveConfig& live = cfg.live;
+  const bool inline_mode = live.mode == "inline";
+  if (rte_eal_init(eal_argc, eal_argv) < 0) {
+    spdlog::error("EAL initialisation failed: {}", rte_strerror(rte_errno));
+    return kExitSetup;
+  }
+  int status = 0;
+  // Everything DPDK-owned is released before rte_eal_cleanup().
+  {
+    std::vector<uint16_t> ports = live.ports;
+    if (ports.empty()) {
+      if (inline_mode) {
+        ports = {0, 1};
+      } else {
+        uint16_t p;
+        RTE_ETH_FOREACH_DEV(p) { ports.push_back(p); }
+      }
+    }
+    if (inline_mode && ports.size() != 2) {
+      spdlog::error("inline mode forwards between exactly two ports, got {}", ports.size());
+      rte_eal_cleanup();
+      return kExitSetup;
+    }
+    if (ports.empty()) {
+      spdlog::error("mirror mode found no ports (give devices with --vdev or -a)");
+      rte_eal_cleanup();
+      return kExitSetup;
+    }
+    const uint16_t nworkers = static_cast<uint16_t>(live.workers);
+    if (rte_lcore_count() < static_cast<unsigned>(nworkers) + 1) {
+      spdlog::error("{} workers need {} lcores (one main, one per worker), EAL has {}: use -l or "
+                    "--lcores",
+                    nworkers, nworkers + 1, rte_lcore_count());
+      rte_eal_cleanup();
+      return kExitSetup;
+    }
+
+    // Mempool: every rx and tx descriptor, tx buffers, held resets, the
+    // re-hash rings, and per-lcore caches, with headroom.
+    const size_t per_worker = 4 * 32 + cfg.hold.max_packets + nworkers * kHandoffRing;
+    const size_t mbufs = ports.size() * nworkers * (live.rx_desc + live.tx_desc) +
+                         nworkers * per_worker + (nworkers + 1) * kMbufCache + 4096;
+    rte_mempool* pool = rte_pktmbuf_pool_create("rstguard_mbufs", static_cast<unsigned>(mbufs),
+                                                kMbufCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                                static_cast<int>(rte_socket_id()));
+    if (pool == nullptr) {
+      spdlog::error("cannot allocate {} mbufs: {} (give EAL more memory with -m)", mbufs,
+                    rte_strerror(rte_errno));
+      rte_eal_cleanup();
+      return kExitSetup;
+    }
+
+    dpdk::LiveShared shared;
+    std::atomic<bool> stop_workers{false};
+    shared.forward = inline_mode;
+    shared.workers = nworkers;
+    shared.stop = &stop_workers;
+    shared.tsc_hz = rte_get_tsc_hz();
+    shared.tsc_base = rte_rdtsc();
+    shared.wall_base_ns = wall_ns();
+    shared.tx_flush_cycles = live.tx_flush_ns * shared.tsc_hz / 1'000'000'000ull;
+    shared.idle_sleep_us = (live.idle_sleep_ns + 999) / 1000;
+    shared.drop_held_on_exit = live.drop_held_on_exit;
+
+    std::vector<dpdk::PortState> states;
+    uint16_t max_port = 0;
+    for (uint16_t p : ports) max_port = std::max(max_port, p);
+    shared.peer.assign(max_port + 1u, 0);
+    bool ok = true;
+    for (uint16_t p : ports) {
+      dpdk::PortRequest req;
+      req.port_id = p;
+      req.queues = nworkers;
+      req.tx_queues = inline_mode ? nworkers : 0;
+      req.rx_desc = static_cast<uint16_t>(live.rx_desc);
+      req.tx_desc = static_cast<uint16_t>(live.tx_desc);
+      dpdk::PortState st;
+      std::string error;
+      if (!dpdk::setup_port(req, pool, &st, &error)) {
+        spdlog::error("{}", error);
+        ok = false;
+        break;
+      }
+      spdlog::info("port {} ({}, {}): {} rx queue(s), {}; link {}", p, st.name, st.driver,
+                   st.rx_queues, st.how, dpdk::link_text(p));
+      if (!st.symmetric || st.rx_queues < nworkers) shared.software_rehash = nworkers > 1;
+      states.push_back(st);
+    }
+    if (inline_mode && ok) {
+      shared.peer[ports[0]] = ports[1];
+      shared.peer[ports[1]] = ports[0];
+    }
+    if (ok && shared.software_rehash) {
+      spdlog::warn("a port cannot give every worker its own symmetric queue: re-hashing in "
+                   "software (packets move between workers through rings)");
+      shared.handoff.assign(nworkers * nworkers, nullptr);
+      for (uint16_t a = 0; a < nworkers && ok; ++a) {
+        for (uint16_t b = 0; b < nworkers; ++b) {
+          if (a == b) continue;
+          const std::string name = "rg_hand_" + std::to_string(a) + "_" + std::to_string(b);
+          rte_ring* r = rte_ring_create(name.c_str(), kHandoffRing, rte_socket_id(),
+                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
+          if (r == nullptr) {
+            spdlog::error("cannot create ring {}: {}", name, rte_strerror(rte_errno));
+            ok = false;
+            break;
+          }
+          shared.handoff[a * nworkers + b] = r;
+        }
+      }
+    }
+
+    std::unique_ptr<output::EventSink> sink;
+    if (ok) {
+      try {
+        sink = std::make_unique<output::EventSink>(cfg.output.events);
+      } catch (const std::exception& e) {
+        spdlog::error("{}", e.what());
+        ok = false;
+      }
+    }
+
+    std::vector<rte_ring*> event_rings;
+    std::vector<std::unique_ptr<dpdk::LiveWorker>> workers;
+    if (ok) {
+      WorkerParams wp;
+      wp.flow = cfg.flow;
+      wp.judge = cfg.judge;
+      wp.actions = cfg.actions;
+      if (inline_mode && live.alert_only) {
+        for (Action& a : wp.actions.by_label) {
+          if (a == Action::drop || a == Action::hold) a = Action::alert;
+        }
+      }
+      if (!inline_mode) {
+        // A mirror port cannot drop or hold: report what inline would do.
+        wp.actions.by_label = cfg.actions.by_label;
+      }
+      wp.verbosity = cfg.output.verbosity;
+      wp.hold = cfg.hold;
+      for (uint16_t w = 0; w < nworkers; ++w) {
+        const std::string name = "rg_events_" + std::to_string(w);
+        rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(RstEvent), live.event_ring,
+                                           rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+        if (r == nullptr) {
+          spdlog::error("cannot create ring {}: {}", name, rte_strerror(rte_errno));
+          ok = false;
+          break;
+        }
+        event_rings.push_back(r);
+        std::vector<dpdk::RxSource> sources;
+        for (const dpdk::PortState& st : states) {
+          // Queue w of every port; with fewer queues than workers, the
+          // low workers read them and re-hash (software_rehash).
+          if (w < st.rx_queues) sources.push_back({st.port_id, w});
+        }
+        workers.push_back(std::make_unique<dpdk::LiveWorker>(
+            w, shared, wp, std::move(sources), r, static_cast<int>(rte_socket_id())));
+      }
+    }
+
+    const bool print = !options.quiet && cfg.output.events != "-";
+    std::vector<RstEvent> drained(256);
+    const auto drain = [&]() {
+      for (rte_ring* r : event_rings) {
+        for (;;) {
+          const unsigned n = rte_ring_dequeue_burst_elem(r, drained.data(), sizeof(RstEvent),
+                                                         static_cast<unsigned>(drained.size()),
+                                                         nullptr);
+          for (unsigned i = 0; i < n; ++i) {
+            sink->write(drained[i]);
+            if (print) std::fputs((output::format_event_text(drained[i]) + "\n").c_str(), stdout);
+          }
+          if (n < drained.size()) break;
+        }
+      }
+    };
+
+    const auto start = std::chrono::steady_clock::now();
+    if (ok) {
+      install_stop_handlers();
+      unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+      for (auto& w : workers) {
+        rte_eal_remote_launch(dpdk::LiveWorker::launch, w.get(), lcore);
+        lcore = rte_get_next_lcore(lcore, 1, 0);
+      }
+      spdlog::info("ready: {} mode, {} worker(s), ports {}", live.mode, nworkers,
+                   fmt::join(ports, ","));
+      std::vector<bool> up;
+      for (uint16_t p : ports) up.push_back(dpdk::link_up(p));
+      auto last_link_check = std::chrono::steady_clock::now();
+      while (!stop_requested()) {
+        drain();
+        std::fflush(stdout);
+        const auto now = std::chrono::steady_clock::now();
+        if (now - last_link_check > std::chrono::milliseconds(500)) {
+          last_link_check = now;
+          for (size_t i = 0; i < ports.size(); ++i) {
+            const bool u = dpdk::link_up(ports[i]);
+            if (u != up[i]) {
+              spdlog::warn("port {}: link {}", ports[i], dpdk::link_text(ports[i]));
+              up[i] = u;
+            }
+          }
+        }
+        rte_delay_us_sleep(1000);
+      }
+      spdlog::info("stopping: rx stops, held resets are {}, events drain",
+                   live.drop_held_on_exit ? "dropped" : "released");
+      stop_workers.store(true, std::memory_order_relaxed);
+      // Keep draining while workers finish, so a full ring never loses what
+      // they judged last.
+      for (;;) {
+        drain();
+        bool all = true;
+        for (auto& w : workers) all = all && w->finished();
+        if (all) break;
+        rte_delay_us_sleep(200);
+      }
+      rte_eal_mp_wait_lcore();
+      drain();
+      sink->flush();
+    } else {
+      status = kExitSetup;
+    }
+
+    if (ok) {
+      Counters total;
+      output::RunInfo info;
+      info.mode = live.mode;
+      for (const dpdk::PortState& st : states) {
+        info.input += (info.input.empty() ? "" : ",") + st.name;
+      }
+      info.seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      for (auto& w : workers) {
+        const Counters& c = w->core().counters();
+        total.add(c);
+        const dpdk::LiveStats& s = w->stats();
+        total.event_overflow += s.event_overflow;
+        output::WorkerInfo wi;
+        wi.lcore = w->lcore();
+        wi.packets = c.pkt_total;
+        wi.flows_created = c.flow_created;
+        wi.flows_active = w->core().flows().size();
+        wi.tx = s.tx;
+        wi.tx_dropped = s.tx_dropped;
+        wi.handoff_in = s.handoff_in;
+        wi.handoff_out = s.handoff_out;
+        wi.event_overflow = s.event_overflow;
+        info.workers.push_back(wi);
+        info.flows_active += w->core().flows().size();
+        info.flow_bytes += w->core().flows().memory_bytes();
+        info.flow_capacity += w->core().flows().capacity();
+      }
+      info.flows_split = count_split_flows(workers);
+      std::fflush(stdout);
+      std::fputs(output::format_summary_text(total, info).c_str(), stdout);
+      std::fflush(stdout);
+      if (!cfg.output.stats_json.empty()) {
+        std::ofstream f(cfg.output.stats_json);
+        f << output::format_summary_json(total, info) << "\n";
+        if (!f) {
+          spdlog::error("cannot write stats to '{}'", cfg.output.stats_json);
+          status = 1;
+        }
+      }
+    }
+    workers.clear();
+    for (rte_ring* r : event_rings) rte_ring_free(r);
+    for (rte_ring* r : shared.handoff) rte_ring_free(r);
+    for (const dpdk::PortState& st : states) {
+      rte_eth_dev_stop(st.port_id);
+      rte_eth_dev_close(st.port_id);
+    }
+    rte_mempool_free(pool);
+  }
+  rte_eal_cleanup();
+  return status;
+}
+
+}  // namespace rstguard::app

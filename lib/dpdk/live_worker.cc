@@ -1,0 +1,202 @@
+#include "dpdk/live_worker.h"
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_ring.h>
+#include <rte_ring_elem.h>
+
+#include "core/parser.h"
+
+namespace rstguard::dpdk {
+namespace {
+
+constexpr uint16_t kBurst = 32;
+static_assert(sizeof(RstEvent) % 4 == 0, "rte_ring elements are multiples of 4 bytes");
+
+}  // namespace
+
+LiveWorker::LiveWorker(uint16_t index, const LiveShared& shared, const WorkerParams& params,
+                       std::vector<RxSource> sources, rte_ring* events, int socket)
+    : index_(index),
+      shared_(shared),
+      core_(params),
+      sources_(std::move(sources)),
+      events_(events),
+      held_(core_.hold_capacity(), nullptr) {
+  if (shared_.forward) {
+    tx_buffers_.assign(shared_.peer.size(), nullptr);
+    for (size_t port = 0; port < shared_.peer.size(); ++port) {
+      auto* buf = static_cast<rte_eth_dev_tx_buffer*>(
+          rte_zmalloc_socket("rstguard_txbuf", RTE_ETH_TX_BUFFER_SIZE(kBurst), 0, socket));
+      if (buf == nullptr) throw std::bad_alloc();
+      rte_eth_tx_buffer_init(buf, kBurst);
+      rte_eth_tx_buffer_set_err_callback(buf, rte_eth_tx_buffer_count_callback,
+                                         &stats_.tx_dropped);
+      tx_buffers_[port] = buf;
+    }
+  }
+}
+
+LiveWorker::~LiveWorker() {
+  for (auto* b : tx_buffers_) rte_free(b);
+}
+
+uint64_t LiveWorker::now_ns(uint64_t tsc) const {
+  const unsigned __int128 d = static_cast<unsigned __int128>(tsc - shared_.tsc_base) * 1'000'000'000u;
+  return shared_.wall_base_ns + static_cast<uint64_t>(d / shared_.tsc_hz);
+}
+
+void LiveWorker::send(rte_mbuf* m) {
+  if (!shared_.forward) {
+    rte_pktmbuf_free(m);
+    ++stats_.freed;
+    return;
+  }
+  const uint16_t out = shared_.peer[m->port];
+  // Workers own queue `index_` on every port: no tx queue is shared.
+  stats_.tx += 1;
+  rte_eth_tx_buffer(out, index_, tx_buffers_[out], m);
+}
+
+void LiveWorker::apply_releases(size_t& next, uint16_t before_frame) {
+  const auto& rel = core_.releases();
+  for (; next < rel.size() && rel[next].before_frame <= before_frame; ++next) {
+    rte_mbuf* m = held_[rel[next].slot];
+    held_[rel[next].slot] = nullptr;
+    if (m == nullptr) continue;
+    if (rel[next].disposition == Disposition::kForward) {
+      send(m);
+    } else {
+      rte_pktmbuf_free(m);
+      ++stats_.freed;
+    }
+  }
+}
+
+// Software re-hash: keeps the packets this worker owns (the symmetric flow
+// hash picks the worker), hands the rest to their owners' rings.
+uint16_t LiveWorker::rehash(rte_mbuf** pkts, uint16_t n) {
+  uint16_t kept = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    PacketView v;
+    uint16_t owner = index_;
+    if (parse_frame(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m),
+                    rte_pktmbuf_pkt_len(m), v) == ParseResult::ok) {
+      int side;
+      owner = static_cast<uint16_t>((hash_flow_key(make_flow_key(v, side)) >> 32) %
+                                    shared_.workers);
+    }
+    if (owner != index_) {
+      rte_ring* r = shared_.handoff[index_ * shared_.workers + owner];
+      if (rte_ring_sp_enqueue(r, m) == 0) {
+        ++stats_.handoff_out;
+        continue;
+      }
+      ++stats_.handoff_overflow;
+    }
+    pkts[kept++] = m;
+  }
+  return kept;
+}
+
+void LiveWorker::process(rte_mbuf** pkts, uint16_t n, uint64_t now) {
+  if (n == 0) return;
+  for (uint16_t i = 0; i < n; ++i) {
+    rte_mbuf* m = pkts[i];
+    frames_[i] = Frame{rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m),
+                       rte_pktmbuf_pkt_len(m), now, 1};
+  }
+  core_.process_burst(frames_, n, dispositions_);
+  size_t next = 0;
+  for (uint16_t i = 0; i < n; ++i) {
+    apply_releases(next, i);  // a connection's packets keep their order
+    switch (dispositions_[i]) {
+      case Disposition::kForward:
+        send(pkts[i]);
+        break;
+      case Disposition::kDrop:
+        rte_pktmbuf_free(pkts[i]);
+        ++stats_.freed;
+        break;
+      case Disposition::kHold:
+        held_[core_.hold_slot(i)] = pkts[i];
+        break;
+    }
+  }
+  apply_releases(next, UINT16_MAX);
+  core_.clear_releases();
+  push_events();
+}
+
+void LiveWorker::push_events() {
+  const auto& ev = core_.events();
+  if (ev.empty()) return;
+  const unsigned n = static_cast<unsigned>(ev.size());
+  const unsigned done = rte_ring_enqueue_burst_elem(events_, ev.data(), sizeof(RstEvent), n,
+                                                    nullptr);
+  stats_.event_overflow += n - done;
+  core_.clear_events();
+}
+
+void LiveWorker::flush_tx() {
+  if (!shared_.forward) return;
+  for (size_t port = 0; port < tx_buffers_.size(); ++port) {
+    rte_eth_tx_buffer_flush(static_cast<uint16_t>(port), index_, tx_buffers_[port]);
+  }
+}
+
+int LiveWorker::run() {
+  lcore_ = rte_lcore_id();
+  rte_mbuf* pkts[kBurst];
+  uint64_t last_flush = rte_rdtsc();
+  while (!shared_.stop->load(std::memory_order_relaxed)) {
+    const uint64_t tsc = rte_rdtsc();
+    const uint64_t now = now_ns(tsc);  // one clock read per loop, passed down
+    core_.expire_holds(now);
+    size_t next = 0;
+    apply_releases(next, UINT16_MAX);
+    core_.clear_releases();
+    push_events();
+
+    uint32_t got = 0;
+    for (const RxSource& src : sources_) {
+      uint16_t n = rte_eth_rx_burst(src.port, src.queue, pkts, kBurst);
+      if (n == 0) continue;
+      got += n;
+      stats_.rx += n;
+      if (shared_.software_rehash) n = rehash(pkts, n);
+      process(pkts, n, now);
+    }
+    if (shared_.software_rehash) {
+      for (uint16_t from = 0; from < shared_.workers; ++from) {
+        if (from == index_) continue;
+        rte_ring* r = shared_.handoff[from * shared_.workers + index_];
+        const unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst,
+                                                     nullptr);
+        got += n;
+        stats_.handoff_in += n;
+        process(pkts, static_cast<uint16_t>(n), now);
+      }
+    }
+    if (tsc - last_flush > shared_.tx_flush_cycles) {
+      flush_tx();
+      last_flush = tsc;
+    }
+    if (got == 0 && shared_.idle_sleep_us != 0) rte_delay_us_sleep(shared_.idle_sleep_us);
+  }
+  // Stop: rx is over; held resets go by policy; nothing judged is lost.
+  core_.flush_holds(shared_.drop_held_on_exit);
+  size_t next = 0;
+  apply_releases(next, UINT16_MAX);
+  core_.clear_releases();
+  flush_tx();
+  push_events();
+  finished_.store(true, std::memory_order_release);
+  return 0;
+}
+
+}  // namespace rstguard::dpdk

@@ -1,0 +1,96 @@
+// The live poll loop: one LiveWorker per lcore. It reads its rx queue on
+// every port, runs the shared Worker, forwards (inline) or frees (mirror),
+// parks and releases held resets, and hands events to the main lcore
+// through its own ring. Everything here is owned by one lcore: not
+// thread-safe, except `finished()` and the stop flag it reads.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/worker.h"
+
+struct rte_mbuf;
+struct rte_ring;
+struct rte_eth_dev_tx_buffer;
+
+namespace rstguard::dpdk {
+
+struct RxSource {
+  uint16_t port;
+  uint16_t queue;
+};
+
+// Shared, read-only once workers start.
+struct LiveShared {
+  bool forward = true;           // inline: forward to the peer port; mirror: free
+  uint16_t workers = 1;
+  std::vector<uint16_t> peer;    // peer[port] for inline forwarding
+  bool software_rehash = false;  // some port cannot keep both directions together
+  // handoff[from * workers + to]: mbufs re-hashed to another worker.
+  std::vector<rte_ring*> handoff;
+  uint64_t tsc_hz = 0;
+  uint64_t tsc_base = 0;
+  uint64_t wall_base_ns = 0;
+  uint64_t tx_flush_cycles = 0;
+  uint64_t idle_sleep_us = 0;
+  bool drop_held_on_exit = false;
+  const std::atomic<bool>* stop = nullptr;
+};
+
+struct LiveStats {
+  uint64_t rx = 0;
+  uint64_t tx = 0;
+  uint64_t tx_dropped = 0;  // the device refused them
+  uint64_t freed = 0;       // mirror mode, or dropped by policy
+  uint64_t handoff_out = 0;
+  uint64_t handoff_in = 0;
+  uint64_t handoff_overflow = 0;  // ring full: handled here instead (counted)
+  uint64_t event_overflow = 0;    // event ring full: event lost (counted)
+};
+
+class LiveWorker {
+ public:
+  LiveWorker(uint16_t index, const LiveShared& shared, const WorkerParams& params,
+             std::vector<RxSource> sources, rte_ring* events, int socket);
+  ~LiveWorker();
+  LiveWorker(const LiveWorker&) = delete;
+  LiveWorker& operator=(const LiveWorker&) = delete;
+
+  // The lcore entry point (rte_eal_remote_launch): runs until *shared.stop,
+  // then releases or drops what is held, flushes tx and queued events.
+  int run();
+  static int launch(void* self) { return static_cast<LiveWorker*>(self)->run(); }
+
+  bool finished() const { return finished_.load(std::memory_order_acquire); }
+  const Worker& core() const { return core_; }
+  const LiveStats& stats() const { return stats_; }
+  uint16_t index() const { return index_; }
+  unsigned lcore() const { return lcore_; }
+
+ private:
+  uint64_t now_ns(uint64_t tsc) const;
+  void process(rte_mbuf** pkts, uint16_t n, uint64_t now);
+  uint16_t rehash(rte_mbuf** pkts, uint16_t n);
+  void send(rte_mbuf* m);
+  void apply_releases(size_t& next, uint16_t before_frame);
+  void push_events();
+  void flush_tx();
+
+  uint16_t index_;
+  unsigned lcore_ = 0;
+  const LiveShared& shared_;
+  Worker core_;
+  std::vector<RxSource> sources_;
+  rte_ring* events_;
+  std::vector<rte_eth_dev_tx_buffer*> tx_buffers_;  // by port id (inline)
+  std::vector<rte_mbuf*> held_;
+  LiveStats stats_;
+  std::atomic<bool> finished_{false};
+  Frame frames_[kMaxBurst];
+  Disposition dispositions_[kMaxBurst];
+};
+
+}  // namespace rstguard::dpdk
