@@ -57,6 +57,9 @@ inline uint64_t hash_flow_key(const FlowKey& k) {
   return h;
 }
 
+// Flow ids stay below 2^53 so that JSON readers hold them exactly.
+inline constexpr uint64_t kFlowIdMask = (1ull << 53) - 1;
+
 // Connection phase, from the tracker's point of view (RFC 9293 3.3.2 states
 // folded to what a middlebox can observe).
 enum class Phase : uint8_t {
@@ -129,6 +132,8 @@ struct alignas(64) FlowEntry {
   uint32_t fin_ms = 0;          // when the first FIN was seen (0: none)
   // Line 2.
   DirState dir[2];           // 56
+  uint8_t syn_window = 0;    // bit per side: its last window came in a SYN
+                             // (never scaled, RFC 7323 2.2)
   uint64_t flow_id = 0;      // stable id for events
 
   bool has(Flag f) const { return (flags & f) != 0; }

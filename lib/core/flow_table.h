@@ -79,7 +79,7 @@ class FlowTable {
   size_t size() const { return size_; }
   size_t capacity() const { return capacity_; }
   size_t slot_count() const { return slots_; }
-  size_t memory_bytes() const { return slots_ * sizeof(FlowEntry); }
+  size_t memory_bytes() const { return bytes_; }  // the allocation, rounded to 2 MiB
 
  private:
   size_t home(uint64_t hash) const {
@@ -91,6 +91,7 @@ class FlowTable {
 
   FlowEntry* table_ = nullptr;
   size_t slots_ = 0;
+  size_t bytes_ = 0;
   size_t capacity_ = 0;
   size_t size_ = 0;
   size_t gc_cursor_ = 0;

@@ -78,11 +78,17 @@ Cause classify(const PacketView& rst, const RstContext& ctx, const Verdict& v,
   const bool from_server = origin_known && side != f.origin_side();
 
   // A SYN that hit a tuple still in TIME-WAIT, answered by the server.
-  if (f.has(FlowEntry::kTimeWaitConflict) && from_server) return Cause::time_wait_reuse;
+  if (f.has(FlowEntry::kTimeWaitConflict) && from_server && f.phase <= Phase::kSynReceived) {
+    return Cause::time_wait_reuse;
+  }
 
   switch (f.phase) {
     case Phase::kSynSent: {
-      if (!from_server || v.validity != Validity::exact) return Cause::unknown;
+      if (!from_server) return Cause::unknown;
+      // A bare reset answering a SYN is a firewall's "reject" (the host
+      // ignores it: RFC 9293 3.10.7.3 wants the ACK).
+      if (!rst.has(kAck)) return Cause::refused;
+      if (v.validity != Validity::exact) return Cause::unknown;
       // A reset from another device than the server (a firewall's
       // "reject"): another TTL than the host showed in its SYN/ACKs, or
       // no ACK. Not forgery evidence: refusing is the device's job.
@@ -197,10 +203,6 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
   } else {
     // Step 3c. Synchronized states (RFC 9293 3.10.7.4; RFC 5961 3.2).
     check_synchronized(rst, *f, side, v);
-    if (ctx.resets_toward_destination + 1 >= params.sweep_resets &&
-        v.validity != Validity::exact) {
-      ev.add(Evidence::sweep);
-    }
     const DirState& s = f->dir[side];
     const DirState& r = f->dir[1 - side];
     const bool synchronized = f->phase >= Phase::kEstablished;
@@ -217,6 +219,10 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
 
     // Step 4. Evidence against the flow's own history, strongest first.
     if (v.validity == Validity::out_of_window && !v.reply) ev.add(Evidence::out_of_window);
+    if (ctx.resets_toward_destination + 1 >= params.sweep_resets &&
+        v.validity != Validity::exact && !v.reply) {
+      ev.add(Evidence::sweep);
+    }
     const RstHistory* h = ctx.history;
     if (h != nullptr && !v.reply) {
       // Resets crossing in a teardown (a FIN already sent, or the other

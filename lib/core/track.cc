@@ -23,11 +23,12 @@ uint8_t sat_inc(uint8_t v) { return v == 255 ? v : static_cast<uint8_t>(v + 1); 
 uint64_t make_flow_id(const FlowKey& key, uint64_t now_ns) {
   uint64_t h = hash_flow_key(key) ^ (now_ns * 0x9E3779B97F4A7C15ull);
   h ^= h >> 29;
-  return h & 0x7FFFFFFFFFFFFFull;  // fits a JSON number exactly (< 2^53)
+  return h & kFlowIdMask;  // fits a JSON number exactly (< 2^53)
 }
 
 // Baselines a receiver-independent observer can learn from any segment.
-void observe_sender(DirState& s, const PacketView& p) {
+void observe_sender(FlowEntry& f, int side, const PacketView& p) {
+  DirState& s = f.dir[side];
   if (s.packets == 0) {
     s.ttl_min = s.ttl_max = p.ttl;
   } else {
@@ -52,6 +53,11 @@ void observe_sender(DirState& s, const PacketView& p) {
     s.set(DirState::kTsSeen);
   }
   s.window = p.window;
+  if (p.has(kSyn)) {
+    f.syn_window |= static_cast<uint8_t>(1u << side);
+  } else {
+    f.syn_window &= static_cast<uint8_t>(~(1u << side));
+  }
   if (p.has(kAck)) {
     if (!s.has(DirState::kAckSeen) || seq_gt(p.ack, s.max_ack)) s.max_ack = p.ack;
     s.set(DirState::kAckSeen);
@@ -67,6 +73,7 @@ void start_syn(FlowEntry& f, int side, const PacketView& p) {
   f.flags = 0;
   f.fin_ms = 0;
   f.silence_end_ms = 0;
+  f.syn_window = 0;
   f.last_payload_side = 0xff;
   if (side == 1) f.set(FlowEntry::kOriginIsB);
   f.set(FlowEntry::kOriginKnown);
@@ -83,6 +90,7 @@ void start_syn(FlowEntry& f, int side, const PacketView& p) {
 
 uint32_t advertised_window(const FlowEntry& f, int side) {
   const DirState& d = f.dir[side];
+  if (f.syn_window & (1u << side)) return d.window;  // RFC 7323 2.2
   uint32_t shift = 0;
   if (f.has(FlowEntry::kWsNegotiated)) {
     shift = d.wscale;
@@ -98,7 +106,7 @@ void track_first(FlowEntry& f, int side, const PacketView& p, uint32_t now_ms,
   f.last_seen_ms = now_ms;
   if (p.has(kSyn) && !p.has(kAck)) {
     start_syn(f, side, p);
-    observe_sender(f.dir[side], p);
+    observe_sender(f, side, p);
     return;
   }
   // Mid-stream (or a SYN/ACK whose SYN we missed): learn what we can.
@@ -123,7 +131,7 @@ void track_first(FlowEntry& f, int side, const PacketView& p, uint32_t now_ms,
     s.set(DirState::kDataSent);
     f.last_payload_side = static_cast<uint8_t>(side);
   }
-  observe_sender(s, p);
+  observe_sender(f, side, p);
 }
 
 TrackNote track_segment(FlowEntry& f, int side, const PacketView& p, uint32_t now_ms,
@@ -150,15 +158,22 @@ TrackNote track_segment(FlowEntry& f, int side, const PacketView& p, uint32_t no
     if (s.has(DirState::kSynSeen) && p.seq == s.isn && f.phase <= Phase::kSynReceived) {
       note.retransmit = true;  // SYN retransmission
       s.retransmits = sat_inc(s.retransmits);
-      observe_sender(s, p);
+      observe_sender(f, side, p);
+      return note;
+    }
+    if (f.phase == Phase::kEstablished || f.phase == Phase::kHalfClosed) {
+      // A SYN inside a live connection is answered with a challenge ACK
+      // and changes nothing (RFC 5961 4.2): restarting tracking here would
+      // let a forged SYN launder the forged reset that follows it.
+      note.syn_in_connection = true;
       return note;
     }
     const bool conflict = old_done && s.has(DirState::kSeen) && !seq_gt(p.seq, s.snd_nxt);
     const uint64_t id = f.flow_id;
     start_syn(f, side, p);
     if (conflict) f.set(FlowEntry::kTimeWaitConflict);
-    f.flow_id = id ^ (now_ns * 0xC2B2AE3D27D4EB4Full & 0x7FFFFFFFFFFFFFull);
-    observe_sender(s, p);
+    f.flow_id = id ^ (now_ns * 0xC2B2AE3D27D4EB4Full & kFlowIdMask);
+    observe_sender(f, side, p);
     note.reused = true;
     return note;
   }
@@ -183,7 +198,7 @@ TrackNote track_segment(FlowEntry& f, int side, const PacketView& p, uint32_t no
       note.retransmit = true;
       s.retransmits = sat_inc(s.retransmits);
     }
-    observe_sender(s, p);
+    observe_sender(f, side, p);
     return note;
   }
 
@@ -225,12 +240,13 @@ TrackNote track_segment(FlowEntry& f, int side, const PacketView& p, uint32_t no
   if (p.opt.has_timestamp && r.has(DirState::kTsSeen) && f.has(FlowEntry::kMidstream)) {
     f.set(FlowEntry::kTsNegotiated);
   }
-  observe_sender(s, p);
+  observe_sender(f, side, p);
 
   // Phase transitions.
   if (f.phase == Phase::kSynReceived && side == f.origin_side() && p.has(kAck) &&
       p.ack == r.snd_nxt) {
     f.phase = Phase::kEstablished;
+    f.clear(FlowEntry::kTimeWaitConflict);  // the server took the reused tuple
   } else if (f.phase == Phase::kSynSent || f.phase == Phase::kSynReceived) {
     // Traffic beyond the handshake that we did not see complete.
     if (p.payload_len) f.phase = Phase::kEstablished;

@@ -16,6 +16,7 @@ struct TrackNote {
   bool retransmit = false;
   bool gap = false;          // the segment starts past what we saw sent
   bool reused = false;       // a SYN started a new connection on an old tuple
+  bool syn_in_connection = false;  // a SYN inside a live connection, ignored
 };
 
 // Sets up a new entry from its first segment (SYN: the sender is the

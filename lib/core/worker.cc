@@ -106,8 +106,9 @@ void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
     }
   }
 
-  // Stage 2: track and judge in arrival order.
-  uint32_t now_ms = 1;
+  // Stage 2: track and judge in arrival order. The clock follows every
+  // frame, TCP or not, so the collector below never runs on a stale time.
+  uint32_t now_ms = last_now_ms_;
   for (uint16_t i = 0; i < n; ++i) {
     const Frame& fr = frames[i];
     ++packet_number_;
@@ -115,6 +116,7 @@ void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
     counters_.pkt_bytes += fr.wire_len;
     ++counters_.parse[static_cast<int>(results[i])];
     out[i] = Disposition::kForward;
+    if (seq_gt(clock_ms(fr.ts_ns), now_ms) || now_ms == 0) now_ms = clock_ms(fr.ts_ns);
     if (results[i] != ParseResult::ok) continue;
     const PacketView& p = views[i];
     frame_index_ = i;
@@ -123,12 +125,12 @@ void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
       ++counters_.tcp_option_error;
       ++counters_.parse[static_cast<int>(ParseResult::tcp_bad_option_length)];
     }
-    now_ms = clock_ms(fr.ts_ns);
-    FlowEntry* f = table_.find(keys[i], hashes[i], now_ms);
+    const uint32_t pkt_ms = clock_ms(fr.ts_ns);
+    FlowEntry* f = table_.find(keys[i], hashes[i], pkt_ms);
     if (p.has(kRst)) {
-      out[i] = handle_rst(p, f, sides[i], now_ms, fr.ts_ns);
+      out[i] = handle_rst(p, f, sides[i], pkt_ms, fr.ts_ns);
     } else {
-      handle_segment(p, f, keys[i], hashes[i], sides[i], now_ms, fr.ts_ns);
+      handle_segment(p, f, keys[i], hashes[i], sides[i], pkt_ms, fr.ts_ns);
     }
   }
   for (uint16_t i = 0; i < n; ++i) {
@@ -137,7 +139,8 @@ void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
   }
   // Bounded garbage collection between bursts (moves entries: no pointer
   // from this burst survives it).
-  if (n > 0) table_.collect(now_ms, kCollectMin + kCollectPerPacket * n);
+  last_now_ms_ = now_ms;
+  if (n > 0 && now_ms != 0) table_.collect(now_ms, kCollectMin + kCollectPerPacket * n);
 }
 
 void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& key,
@@ -163,6 +166,7 @@ void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& ke
   if (note.retransmit) ++counters_.tcp_retransmit;
   if (note.gap) ++counters_.tcp_gap;
   if (note.reused) ++counters_.flow_reused;
+  if (note.syn_in_connection) ++counters_.tcp_syn_in_connection;
 }
 
 Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint32_t now_ms,
@@ -486,7 +490,7 @@ RstEvent Worker::make_event(const PacketView& p, const FlowEntry* f, int side,
   e.flow_id = f != nullptr ? f->flow_id : (hash_flow_key(FlowKey{p.src, p.dst, p.src_port,
                                                                   p.dst_port, p.vlan_outer,
                                                                   p.vlan_inner}) &
-                                           0x7FFFFFFFFFFFFFull);
+                                           kFlowIdMask);
   e.src = p.src;
   e.dst = p.dst;
   e.src_port = p.src_port;

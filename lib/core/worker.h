@@ -127,6 +127,7 @@ class Worker {
   std::vector<RstEvent> events_;
   size_t events_capacity_;
   uint64_t packet_number_ = 0;
+  uint32_t last_now_ms_ = 0;  // worker clock of the newest frame (0: none yet)
   // Hold queue: a FIFO (deadlines only grow) over a fixed array; entries
   // released early are skipped when the head reaches them.
   std::vector<Held> held_;
