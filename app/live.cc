@@ -186,14 +186,12 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       wp.flow = cfg.flow;
       wp.judge = cfg.judge;
       wp.actions = cfg.actions;
-      if (inline_mode && live.alert_only) {
+      // A mirror port cannot drop or hold, and alert-only inline must not:
+      // events say what really happened to the reset (alert).
+      if (!inline_mode || live.alert_only) {
         for (Action& a : wp.actions.by_label) {
           if (a == Action::drop || a == Action::hold) a = Action::alert;
         }
-      }
-      if (!inline_mode) {
-        // A mirror port cannot drop or hold: report what inline would do.
-        wp.actions.by_label = cfg.actions.by_label;
       }
       wp.verbosity = cfg.output.verbosity;
       wp.hold = cfg.hold;
