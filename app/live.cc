@@ -85,7 +85,9 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       rte_eal_cleanup();
       return kExitSetup;
     }
-    const uint16_t nworkers = static_cast<uint16_t>(live.workers);
+    // Workers: as configured, or one per lcore EAL has besides the main one.
+    const uint16_t nworkers = static_cast<uint16_t>(
+        live.workers != 0 ? live.workers : std::max(1u, rte_lcore_count() - 1));
     if (rte_lcore_count() < static_cast<unsigned>(nworkers) + 1) {
       spdlog::error("{} workers need {} lcores (one main, one per worker), EAL has {}: use -l or "
                     "--lcores",

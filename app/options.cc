@@ -26,7 +26,8 @@ out-of-window or no flow; the evidence and the cause.
       --flow-capacity N   concurrent flows per worker
       --log-level LEVEL   trace|debug|info|warn|error|critical|off
       --mode MODE         offline (with -r), inline or mirror (live ports)
-      --workers N         live: worker lcores, one rx queue each (default 1)
+      --workers N         live: workers, one rx queue and lcore each
+                          (default: one per lcore EAL has besides the main)
       --ports LIST        live: port ids, e.g. 0,1 (inline: exactly two;
                           default inline 0,1, mirror every port)
       --alert-only        inline: forward every reset, only report

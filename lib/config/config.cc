@@ -329,7 +329,7 @@ void read_live(const Entry& section, LiveConfig& live) {
                live.ports.push_back(read_integer<uint16_t>(item, 0, 1023));
              }
            }},
-          {"workers", integer_into(live.workers, 1, 128)},
+          {"workers", integer_into(live.workers, 0, 128)},
           {"rx_desc", integer_into(live.rx_desc, 64, 16384)},
           {"tx_desc", integer_into(live.tx_desc, 64, 16384)},
           {"tx_flush", duration_into(live.tx_flush_ns)},

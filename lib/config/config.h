@@ -24,7 +24,7 @@ struct OutputConfig {
 struct LiveConfig {
   std::string mode = "inline";      // inline | mirror
   std::vector<uint16_t> ports;      // empty: inline 0 and 1, mirror every port
-  uint32_t workers = 1;             // one per rx queue, each on its own lcore
+  uint32_t workers = 0;             // 0: one per worker lcore EAL was given
   uint32_t rx_desc = 1024;          // descriptors per rx queue
   uint32_t tx_desc = 1024;          // descriptors per tx queue
   uint64_t tx_flush_ns = 100'000;   // buffered tx is sent at least this often

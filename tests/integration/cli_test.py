@@ -224,6 +224,34 @@ def hostile_frames_are_counted_not_fatal():
     assert st["counters"]["tcp.rst.total"] == 1, st["counters"]
 
 
+@test
+def hold_drops_a_raced_reset_and_releases_a_quiet_one():
+    sc = path("sc")
+    os.makedirs(sc, exist_ok=True)
+    subprocess.run([gen, "--out", sc], check=True, stdout=subprocess.DEVNULL)
+    cfg = path("hold.yaml")
+    open(cfg, "w").write("actions:\n  suspicious: hold\nhold:\n  max_time: 100ms\n")
+    # in_window.nots: a suspicious reset, then its supposed sender keeps sending.
+    cap = os.path.join(sc, "in_window.nots.pcap")
+    out, ev = path("hold-out.pcap"), path("hold.json")
+    r = run("-q", "-r", cap, "-c", cfg, "-w", out, "-e", ev)
+    assert r.returncode == 0, r.stderr
+    events = events_of(ev)
+    rst = [e for e in events if e["event_type"] == "rst"][0]
+    assert rst["action"] == "hold" and rst["verdict"]["label"] == "suspicious", rst
+    upd = [e for e in events if e["event_type"] == "rst_update"]
+    assert upd and upd[0]["action"] == "drop" and upd[0]["verdict"]["label"] == "forged", upd
+    original = read_pcap(cap)
+    assert [rec for i, rec in enumerate(original, 1) if i != rst["pkt_num"]] == read_pcap(out)
+    # ts_stale: suspicious, and nobody speaks for the sender: released, in place.
+    cap = os.path.join(sc, "ts_stale.pcap")
+    r = run("-q", "-r", cap, "-c", cfg, "-w", out, "-e", ev)
+    assert r.returncode == 0, r.stderr
+    events = events_of(ev)
+    assert events[0]["action"] == "hold", events
+    assert read_pcap(out) == read_pcap(cap), "the released reset is missing or moved"
+
+
 failed = [n for n, e in results if e]
 print(f"cli: {len(results) - len(failed)} passed, {len(failed)} failed")
 sys.exit(1 if failed else 0)

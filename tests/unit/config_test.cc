@@ -291,8 +291,8 @@ TEST(Config, LiveSectionErrors) {
             "t.yaml:2:10: live.ports: expected a sequence of port ids, got '3'");
   EXPECT_EQ(error_of("live:\n  ports: [1, x]\n"),
             "t.yaml:2:14: live.ports[1]: expected an integer, got 'x'");
-  EXPECT_EQ(error_of("live:\n  workers: 0\n"),
-            "t.yaml:2:12: live.workers: must be between 1 and 128, got 0");
+  EXPECT_EQ(error_of("live:\n  workers: 129\n"),
+            "t.yaml:2:12: live.workers: must be between 0 and 128, got 129");
   EXPECT_EQ(error_of("hold:\n  max_time: 0s\n"),
             "t.yaml:2:13: hold.max_time: must be greater than zero, got 0s");
 }
