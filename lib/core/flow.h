@@ -125,7 +125,9 @@ struct alignas(64) FlowEntry {
   uint32_t hash32 = 0;       // high bits of the key's hash, 0 = empty
   uint32_t last_seen_ms = 0; // worker clock, ms (wrap-aware)
   Phase phase = Phase::kEmpty;
-  Phase phase_before_close = Phase::kEmpty;
+  // Trigger scanning (policy triggers): payload segments scanned per side
+  // (low nibble side 0, high nibble side 1), saturating at 15.
+  uint8_t scanned_segments = 0;
   uint8_t flags = 0;
   uint8_t last_payload_side = 0xff;  // which side sent the newest payload
   uint32_t silence_end_ms = 0;  // when a packet ended an idle gap (0: none)
@@ -134,6 +136,7 @@ struct alignas(64) FlowEntry {
   DirState dir[2];           // 56
   uint8_t syn_window = 0;    // bit per side: its last window came in a SYN
                              // (never scaled, RFC 7323 2.2)
+  uint16_t trigger = 0;      // 1 + id of the first trigger pattern seen, 0: none
   uint64_t flow_id = 0;      // stable id for events
 
   bool has(Flag f) const { return (flags & f) != 0; }
