@@ -152,6 +152,14 @@ void apply_overrides(const Options& o, config::Config& c) {
       throw config::ConfigError(where, 0, 0,
                                 "--verbosity must be all or suspicious, not '" + *o.verbosity + "'");
     }
+    // The command line speaks for every rule.
+    std::vector<Rule> rules = c.policy->rules();
+    for (Rule& r : rules) r.actions.verbosity = c.output.verbosity;
+    Rule fallback = rules.back();
+    rules.pop_back();
+    c.policy = std::make_shared<const PolicySet>(std::move(rules), std::move(fallback),
+                                                 c.policy->trigger_names(),
+                                                 c.policy->generation());
   }
   if (o.flow_capacity) {
     if (*o.flow_capacity < 1 || *o.flow_capacity > (1ull << 28)) {

@@ -352,8 +352,227 @@ void read_live(const Entry& section, LiveConfig& live) {
       });
 }
 
+// ---- Rules and triggers ---------------------------------------------------
+
+// A rule as written; unset fields come from the default rule once every
+// section has been read.
+struct RuleSpec {
+  Rule rule;
+  std::array<int8_t, kLabelCount> label_actions;  // -1: the default rule's
+  std::array<int8_t, kEvidenceCount> evidence_actions;
+  std::optional<uint64_t> hold_time_ns;
+  std::optional<uint8_t> ttl_tolerance;
+  std::optional<EventVerbosity> verbosity;
+  std::optional<uint32_t> rate_limit;
+  YAML::Mark name_mark;
+  std::vector<std::pair<std::string, YAML::Mark>> trigger_marks;
+};
+
+std::vector<YAML::Node> as_list(const Entry& e) {
+  std::vector<YAML::Node> items;
+  if (e.value.IsSequence()) {
+    for (size_t i = 0; i < e.value.size(); ++i) items.push_back(e.value[i]);
+  } else if (e.value.IsScalar()) {
+    items.push_back(e.value);  // a single value may stand for a list of one
+  } else {
+    fail_value(e, "expected a value or a sequence, got " + describe(e.value));
+  }
+  return items;
+}
+
+std::vector<Prefix> read_prefixes(const Entry& e) {
+  std::vector<Prefix> out;
+  for (const YAML::Node& n : as_list(e)) {
+    const Entry item{e.key, n, e.path};
+    Prefix p;
+    if (!Prefix::parse(scalar_of(item, "an address or prefix"), &p)) {
+      fail_value(item, "expected an IPv4 or IPv6 address or prefix (host bits clear), got " +
+                           describe(n));
+    }
+    out.push_back(p);
+  }
+  return out;
+}
+
+std::vector<PortRange> read_ports(const Entry& e) {
+  std::vector<PortRange> out;
+  for (const YAML::Node& n : as_list(e)) {
+    const Entry item{e.key, n, e.path};
+    const std::string& text = scalar_of(item, "a port or a range lo-hi");
+    unsigned lo = 0, hi = 0;
+    const size_t dash = text.find('-');
+    const auto number = [&](std::string_view t, unsigned& v) {
+      auto [p, ec] = std::from_chars(t.data(), t.data() + t.size(), v);
+      return !t.empty() && ec == std::errc() && p == t.data() + t.size() && v <= 65535;
+    };
+    const bool ok = dash == std::string::npos
+                        ? number(text, lo) && ((hi = lo), true)
+                        : number(std::string_view(text).substr(0, dash), lo) &&
+                              number(std::string_view(text).substr(dash + 1), hi) && lo <= hi;
+    if (!ok) fail_value(item, "expected a port 0..65535 or a range lo-hi, got " + describe(n));
+    out.push_back(PortRange{static_cast<uint16_t>(lo), static_cast<uint16_t>(hi)});
+  }
+  return out;
+}
+
+void read_evidence_actions(const Entry& section, std::array<int8_t, kEvidenceCount>& out) {
+  std::vector<Field> fields;
+  for (int i = 0; i < kEvidenceCount; ++i) {
+    const auto ev = static_cast<Evidence>(i);
+    fields.push_back({name_of(ev), [&out, i](const Entry& e) {
+                        out[i] = static_cast<int8_t>(read_action(e));
+                      }});
+  }
+  read_section(section, fields);
+}
+
+EventVerbosity read_verbosity(const Entry& e) {
+  return read_choice<EventVerbosity>(e, "all|suspicious", verbosity_from_name);
+}
+
+void read_rules(const Entry& e, std::vector<RuleSpec>& rules) {
+  if (!e.value.IsSequence()) fail_value(e, "expected a sequence of rules, got " + describe(e.value));
+  for (size_t i = 0; i < e.value.size(); ++i) {
+    const Entry item{e.key, e.value[i], e.path + "[" + std::to_string(i) + "]"};
+    if (!item.value.IsMap()) fail_value(item, "expected a rule (a map), got " + describe(item.value));
+    RuleSpec r;
+    r.label_actions.fill(-1);
+    r.evidence_actions.fill(-1);
+    bool named = false;
+    read_section(
+        item,
+        {
+            {"name",
+             [&](const Entry& x) {
+               r.rule.name = read_string(x);
+               r.name_mark = x.value.Mark();
+               named = true;
+             }},
+            {"client", [&](const Entry& x) { r.rule.client = read_prefixes(x); }},
+            {"server", [&](const Entry& x) { r.rule.server = read_prefixes(x); }},
+            {"client_ports", [&](const Entry& x) { r.rule.client_ports = read_ports(x); }},
+            {"server_ports", [&](const Entry& x) { r.rule.server_ports = read_ports(x); }},
+            {"vlan",
+             [&](const Entry& x) {
+               for (const YAML::Node& n : as_list(x)) {
+                 r.rule.vlans.push_back(read_integer<uint16_t>(Entry{x.key, n, x.path}, 0, 4095));
+               }
+             }},
+            {"trigger",
+             [&](const Entry& x) {
+               for (const YAML::Node& n : as_list(x)) {
+                 const std::string name = scalar_of(Entry{x.key, n, x.path}, "a trigger name");
+                 if (name == "none") {
+                   r.rule.no_trigger = true;
+                 } else if (name != "any") {
+                   r.rule.triggers.push_back(name);
+                   r.trigger_marks.emplace_back(name, n.Mark());
+                 }
+               }
+             }},
+            {"actions",
+             [&](const Entry& x) {
+               // Only the labels named here differ from the default rule.
+               ActionPolicy a;
+               read_actions(x, a);
+               for (int l = 0; l < kLabelCount; ++l) {
+                 if (x.value[std::string(name_of(static_cast<Label>(l)))]) {
+                   r.label_actions[l] = static_cast<int8_t>(a.by_label[l]);
+                 }
+               }
+             }},
+            {"evidence_actions", [&](const Entry& x) { read_evidence_actions(x, r.evidence_actions); }},
+            {"hold_time", [&](const Entry& x) { r.hold_time_ns = read_duration(x); }},
+            {"ttl_tolerance",
+             [&](const Entry& x) { r.ttl_tolerance = read_integer<uint8_t>(x, 0, 64); }},
+            {"verbosity", [&](const Entry& x) { r.verbosity = read_verbosity(x); }},
+            {"rate_limit",
+             [&](const Entry& x) { r.rate_limit = read_integer<uint32_t>(x, 0, 10'000'000); }},
+        });
+    if (!named) throw Invalid{item.value.Mark(), item.path + ": a rule needs a name"};
+    for (const RuleSpec& other : rules) {
+      if (other.rule.name == r.rule.name) {
+        throw Invalid{r.name_mark, item.path + ".name: '" + r.rule.name + "' is used twice"};
+      }
+    }
+    rules.push_back(std::move(r));
+  }
+}
+
+void read_triggers(const Entry& section, TriggerConfig& t) {
+  read_section(
+      section,
+      {
+          {"window_segments", integer_into(t.window_segments, 0, 15)},
+          {"window_bytes", integer_into(t.window_bytes, 1, 65535)},
+          {"patterns",
+           [&t](const Entry& e) {
+             if (!e.value.IsSequence()) {
+               fail_value(e, "expected a sequence of patterns, got " + describe(e.value));
+             }
+             for (size_t i = 0; i < e.value.size(); ++i) {
+               const Entry item{e.key, e.value[i], e.path + "[" + std::to_string(i) + "]"};
+               if (!item.value.IsMap()) fail_value(item, "expected a pattern (a map)");
+               PatternConfig p;
+               p.line = item.value.Mark().line + 1;
+               p.column = item.value.Mark().column + 1;
+               bool has_regex = false, has_literal = false;
+               YAML::Mark name_mark = item.value.Mark();
+               read_section(
+                   item,
+                   {
+                       {"name",
+                        [&](const Entry& x) {
+                          p.name = read_string(x);
+                          name_mark = x.value.Mark();
+                        }},
+                       {"regex",
+                        [&](const Entry& x) {
+                          p.expression = read_string(x);
+                          has_regex = true;
+                        }},
+                       {"literal",
+                        [&](const Entry& x) {
+                          p.expression = read_string(x);
+                          p.literal = has_literal = true;
+                        }},
+                       {"caseless", bool_into(p.caseless)},
+                       {"fields",
+                        [&](const Entry& x) {
+                          for (const YAML::Node& n : as_list(x)) {
+                            const Entry f{x.key, n, x.path};
+                            const std::string& name = scalar_of(f, "sni, host or payload");
+                            if (name != "sni" && name != "host" && name != "payload") {
+                              fail_value(f, "expected sni, host or payload, got " + describe(n));
+                            }
+                            p.fields.push_back(name);
+                          }
+                        }},
+                   });
+               if (p.name.empty() || p.name == "any" || p.name == "none") {
+                 throw Invalid{name_mark, item.path + ": a pattern needs a name (not any/none)"};
+               }
+               if (has_regex == has_literal) {
+                 throw Invalid{item.value.Mark(),
+                               item.path + ": give exactly one of 'regex' or 'literal'"};
+               }
+               if (p.expression.empty()) {
+                 throw Invalid{item.value.Mark(), item.path + ": the expression is empty"};
+               }
+               for (const PatternConfig& other : t.patterns) {
+                 if (other.name == p.name) {
+                   throw Invalid{name_mark, item.path + ".name: '" + p.name + "' is used twice"};
+                 }
+               }
+               t.patterns.push_back(std::move(p));
+             }
+           }},
+      });
+}
+
 Config read_config(const YAML::Node& root) {
   Config c;
+  std::vector<RuleSpec> rules;
   if (root.IsNull()) return c;
   if (!root.IsMap()) {
     throw Invalid{root.Mark(), "the top level must be a map of sections, got " + describe(root)};
@@ -367,11 +586,67 @@ Config read_config(const YAML::Node& root) {
                    {"hold", [&c](const Entry& e) { read_hold(e, c.hold); }},
                    {"live", [&c](const Entry& e) { read_live(e, c.live); }},
                    {"burst_size", integer_into(c.burst_size, 1, kMaxBurstSize)},
+                   {"triggers", [&c](const Entry& e) { read_triggers(e, c.triggers); }},
+                   {"evidence_actions",
+                    [&c](const Entry& e) { read_evidence_actions(e, c.evidence_actions); }},
+                   {"rate_limit",
+                    [&c](const Entry& e) { c.rate_limit = read_integer<uint32_t>(e, 0, 10'000'000); }},
+                   {"rules", [&rules](const Entry& e) { read_rules(e, rules); }},
                });
+  // Rules: what a rule leaves unset comes from the default rule.
+  const RuleActions fallback = default_rule_actions(c);
+  std::vector<std::string> trigger_names;
+  for (const PatternConfig& p : c.triggers.patterns) trigger_names.push_back(p.name);
+  std::vector<Rule> built;
+  for (RuleSpec& r : rules) {
+    for (const auto& [name, mark] : r.trigger_marks) {
+      if (std::find(trigger_names.begin(), trigger_names.end(), name) == trigger_names.end()) {
+        throw Invalid{mark, "rules: '" + r.rule.name + "' names trigger '" + name +
+                                "', which triggers.patterns does not define"};
+      }
+    }
+    RuleActions& a = r.rule.actions;
+    a = fallback;
+    for (int l = 0; l < kLabelCount; ++l) {
+      if (r.label_actions[l] >= 0) a.by_label.by_label[l] = static_cast<Action>(r.label_actions[l]);
+    }
+    for (int i = 0; i < kEvidenceCount; ++i) {
+      if (r.evidence_actions[i] >= 0) a.by_evidence[i] = r.evidence_actions[i];
+    }
+    if (r.hold_time_ns) a.hold_time_ns = *r.hold_time_ns;
+    if (r.ttl_tolerance) a.ttl_tolerance = *r.ttl_tolerance;
+    if (r.verbosity) a.verbosity = *r.verbosity;
+    if (r.rate_limit) a.rate_limit = *r.rate_limit;
+    built.push_back(std::move(r.rule));
+  }
+  Rule default_rule;
+  default_rule.name = "default";
+  default_rule.actions = fallback;
+  c.policy = std::make_shared<const PolicySet>(std::move(built), std::move(default_rule),
+                                               std::move(trigger_names), 1);
   return c;
 }
 
 }  // namespace
+
+RuleActions default_rule_actions(const Config& c) {
+  RuleActions a;
+  a.by_label = c.actions;
+  a.by_evidence = c.evidence_actions;
+  a.hold_time_ns = c.hold.max_time_ns;
+  a.ttl_tolerance = c.judge.ttl_tolerance;
+  a.verbosity = c.output.verbosity;
+  a.rate_limit = c.rate_limit;
+  return a;
+}
+
+std::shared_ptr<const PolicySet> Config::default_policy() {
+  Rule fallback;
+  fallback.name = "default";
+  fallback.actions = RuleActions{};  // its defaults are the config defaults
+  return std::make_shared<const PolicySet>(std::vector<Rule>{}, std::move(fallback),
+                                           std::vector<std::string>{}, 1);
+}
 
 Config load_config_string(std::string_view yaml, const std::string& name) {
   const auto error = [&name](const YAML::Mark& mark, const std::string& message) {

@@ -3,13 +3,16 @@
 // path; the result is read-only once built and safe to share across lcores.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/policy.h"
+#include "core/policy_set.h"
 
 namespace rstguard::config {
 
@@ -34,6 +37,23 @@ struct LiveConfig {
   bool drop_held_on_exit = false;   // at shutdown: drop held resets (else release)
 };
 
+// A named trigger pattern (matched with Hyperscan, lib/match).
+struct PatternConfig {
+  std::string name;
+  std::string expression;
+  bool literal = false;  // expression is a plain string, not a regex
+  bool caseless = true;
+  std::vector<std::string> fields;  // "sni", "host", "payload"; empty: all
+  int line = 0;  // where it was defined, for compile errors (1-based)
+  int column = 0;
+};
+
+struct TriggerConfig {
+  uint32_t window_segments = 4;  // payload segments scanned per direction
+  uint32_t window_bytes = 2048;  // bytes scanned of each
+  std::vector<PatternConfig> patterns;
+};
+
 struct Config {
   FlowTableParams flow;
   JudgeParams judge;
@@ -41,6 +61,20 @@ struct Config {
   HoldParams hold;
   OutputConfig output;
   LiveConfig live;
+  TriggerConfig triggers;
+  // The default rule's evidence actions and event rate limit (per source).
+  std::array<int8_t, kEvidenceCount> evidence_actions = make_no_evidence_actions();
+  uint32_t rate_limit = 0;
+  // Rules (first match wins; the top-level settings are the default rule),
+  // built into the policy that workers read. Always set after loading.
+  std::shared_ptr<const PolicySet> policy = default_policy();
+
+  static std::array<int8_t, kEvidenceCount> make_no_evidence_actions() {
+    std::array<int8_t, kEvidenceCount> a;
+    a.fill(-1);
+    return a;
+  }
+  static std::shared_ptr<const PolicySet> default_policy();
   uint32_t burst_size = 32;  // packets per rx burst, 1..256
 };
 
@@ -64,6 +98,9 @@ class ConfigError : public std::runtime_error {
 // messages in place of a file path.
 Config load_config_file(const std::string& path);
 Config load_config_string(std::string_view yaml, const std::string& name);
+
+// The default rule as the top-level settings describe it.
+RuleActions default_rule_actions(const Config& c);
 
 // Parses a duration: a number of seconds ("2", "0.5") or a number with a unit
 // ("500ms", "30s", "5m", "1h", "100us"). Returns nanoseconds, or -1 if bad.

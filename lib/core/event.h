@@ -44,6 +44,10 @@ struct RstEvent {
   uint32_t expected_seq = 0;
   uint32_t receiver_window = 0;  // scaled, bytes
   Action action = Action::pass;
+  // The policy rule that decided the action (truncated name) and the
+  // policy generation (reloads count up from 1).
+  char rule[24] = {};
+  uint32_t policy_generation = 0;
   // rst_update: which earlier reset this revises.
   uint64_t revises_packet_number = 0;
   uint32_t revises_seq = 0;

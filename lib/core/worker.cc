@@ -1,6 +1,7 @@
 #include "core/worker.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "core/headers.h"
 #include "core/parser.h"
@@ -60,12 +61,20 @@ struct Worker::HostTtlSlot {
   uint8_t ttl = 0;
 };
 
+// Per (rule, source address) event budget: a one-second window.
+struct Worker::RateSlot {
+  uint64_t tag = 0;
+  uint32_t window_start_ms = 0;
+  uint32_t count = 0;
+};
+
 Worker::Worker(const WorkerParams& params)
     : params_(params),
       table_(params.flow, &counters_),
       history_(params.rst_history_slots),
       destinations_(new DestinationSlot[params.destination_slots]),
       host_ttl_(new HostTtlSlot[params.host_ttl_slots]),
+      rate_(new RateSlot[params.rate_limit_slots]),
       events_capacity_(4u * kMaxBurst + params.hold.max_packets),
       held_(std::max<uint32_t>(params.hold.max_packets, 1)) {
   events_.reserve(events_capacity_);
@@ -186,10 +195,35 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
     if (ipv4_header_checksum(p) == Checksum::kBad) ctx.checksum = Checksum::kBad;
   }
   ctx.host_ttl = host_ttl_get(p.src);
-  const Verdict v = judge_rst(p, ctx, params_.judge, now_ms);
+
+  // Decide step 1: the rule for this connection (client -> server when the
+  // handshake told us; otherwise the reset's receiver is taken as client).
+  const Rule* rule = nullptr;
+  uint32_t rule_index = 0;
+  JudgeParams judge = params_.judge;
+  if (policy_ != nullptr) {
+    ConnectionView c;
+    const bool origin_known = f != nullptr && f->has(FlowEntry::kOriginKnown);
+    const bool rst_from_client = origin_known && side == f->origin_side();
+    c.client = rst_from_client ? p.src : p.dst;
+    c.server = rst_from_client ? p.dst : p.src;
+    c.client_port = rst_from_client ? p.src_port : p.dst_port;
+    c.server_port = rst_from_client ? p.dst_port : p.src_port;
+    c.vlan = p.vlan_outer;
+    c.trigger = (f != nullptr && f->trigger != 0) ? f->trigger - 1 : -1;
+    rule_index = policy_->match_index(c);
+    rule = &policy_->rules()[rule_index];
+    judge.ttl_tolerance = rule->actions.ttl_tolerance;
+  }
+  const Verdict v = judge_rst(p, ctx, judge, now_ms);
   if (v.validity != Validity::exact && !v.reply) destination_count(p, now_ms, true);
 
-  Action action = params_.actions.for_label(v.label);
+  // Decide step 2: the action, by label and evidence.
+  Action action = rule != nullptr ? rule->actions.decide(v.label, v.evidence)
+                                  : params_.actions.for_label(v.label);
+  if (!params_.can_drop && (action == Action::drop || action == Action::hold)) {
+    action = Action::alert;
+  }
   const bool will_hold = action == Action::hold && f != nullptr &&
                          held_count_ < held_.size() && params_.hold.max_packets > 0;
   if (action == Action::hold && !will_hold) {
@@ -207,10 +241,19 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
   e.expected_seq = v.expected_seq;
   e.receiver_window = v.receiver_window;
   e.action = action;
-  if (params_.verbosity == EventVerbosity::kAll || v.label != Label::legit) {
-    emit(e);
-  } else {
+  if (rule != nullptr) {
+    const size_t n = std::min(rule->name.size(), sizeof(e.rule) - 1);
+    std::memcpy(e.rule, rule->name.data(), n);
+    e.policy_generation = static_cast<uint32_t>(policy_->generation());
+  }
+  const EventVerbosity verbosity = rule != nullptr ? rule->actions.verbosity : params_.verbosity;
+  if (verbosity == EventVerbosity::kSuspiciousAndForged && v.label == Label::legit) {
     ++counters_.event_suppressed;
+  } else if (rule != nullptr && rule->actions.rate_limit != 0 &&
+             !rate_allows(p.src, rule_index, rule->actions.rate_limit, now_ms)) {
+    ++counters_.event_rate_limited;  // the action still applies
+  } else {
+    emit(e);
   }
 
   if (f != nullptr) {
@@ -286,7 +329,8 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
       const uint32_t slot = (held_head_ + held_count_) % held_.size();
       Held& held = held_[slot];
       held.event = e;
-      held.deadline_ms = now_ms + static_cast<uint32_t>(params_.hold.max_time_ns / kNsPerMs);
+      const uint64_t hold_ns = rule != nullptr ? rule->actions.hold_time_ns : params_.hold.max_time_ns;
+      held.deadline_ms = now_ms + static_cast<uint32_t>(hold_ns / kNsPerMs);
       held.in_use = true;
       ++held_count_;
       h.hold_index = slot + 1;
@@ -458,6 +502,19 @@ uint32_t Worker::destination_count(const PacketView& p, uint32_t now_ms, bool ad
     d.count = 0;
   }
   return ++d.count;
+}
+
+// Bounded: a direct-mapped table; a source that collides with another
+// starts a fresh window (it may get a few more events, never fewer).
+bool Worker::rate_allows(const IpAddr& src, uint32_t rule, uint32_t per_second, uint32_t now_ms) {
+  const uint64_t tag = hash_addr(src, static_cast<uint16_t>(rule)) | 1;
+  RateSlot& r = rate_[tag & (params_.rate_limit_slots - 1)];
+  if (r.tag != tag || !within(now_ms, r.window_start_ms, kNsPerSec)) {
+    r.tag = tag;
+    r.window_start_ms = now_ms;
+    r.count = 0;
+  }
+  return ++r.count <= per_second;
 }
 
 int Worker::host_ttl_get(const IpAddr& a) const {

@@ -14,6 +14,7 @@
 #include "core/flow_table.h"
 #include "core/judge.h"
 #include "core/parser.h"
+#include "core/policy_set.h"
 #include "core/policy.h"
 
 namespace rstguard {
@@ -45,8 +46,12 @@ struct WorkerParams {
   FlowTableParams flow;
   JudgeParams judge;
   ActionPolicy actions;
-  EventVerbosity verbosity = EventVerbosity::kAll;
+  EventVerbosity verbosity = EventVerbosity::kAll;  // used without a policy
   HoldParams hold;
+  // False on a mirror port or an alert-only inline box: a drop or hold the
+  // policy asks for becomes an alert (events say what really happened).
+  bool can_drop = true;
+  uint32_t rate_limit_slots = 4096;  // per-source event rate limiter entries
   // Bounds of the side tables (entries, powers of two).
   uint32_t rst_history_slots = 4096;
   uint32_t destination_slots = 4096;
@@ -59,6 +64,12 @@ class Worker {
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
+
+  // The policy to decide with from the next burst on; nullptr: the
+  // WorkerParams actions alone. Read-only, owned by the caller, which keeps
+  // it alive until the worker has moved past it (RCU).
+  void set_policy(const PolicySet* policy) { policy_ = policy; }
+  const PolicySet* policy() const { return policy_; }
 
   // Runs `n` (<= kMaxBurst) frames through parse, flow lookup, tracking and,
   // for resets, the judge; writes one disposition per frame. Events for the
@@ -87,6 +98,7 @@ class Worker {
  private:
   struct DestinationSlot;
   struct HostTtlSlot;
+  struct RateSlot;
   struct Held {
     RstEvent event;  // as emitted with action "hold"
     uint32_t deadline_ms = 0;
@@ -111,6 +123,7 @@ class Worker {
                     uint16_t frame);
   RstEvent make_event(const PacketView& p, const FlowEntry* f, int side, uint64_t now_ns) const;
   void count_verdict(const Verdict& v, Action a);
+  bool rate_allows(const IpAddr& src, uint32_t rule, uint32_t per_second, uint32_t now_ms);
 
   WorkerParams params_;
   Counters counters_;
@@ -124,6 +137,8 @@ class Worker {
   std::vector<RstHistory> history_;
   std::unique_ptr<DestinationSlot[]> destinations_;
   std::unique_ptr<HostTtlSlot[]> host_ttl_;
+  std::unique_ptr<RateSlot[]> rate_;
+  const PolicySet* policy_ = nullptr;
   std::vector<RstEvent> events_;
   size_t events_capacity_;
   uint64_t packet_number_ = 0;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
+#include <cstring>
 #include <ctime>
 
 namespace rstguard::output {
@@ -82,7 +83,13 @@ void format_event_json(const RstEvent& e, std::string& out) {
         e.seq, e.ack, format_tcp_flags(e.tcp_flags), e.window, e.ttl, e.ip_id, e.payload_len);
   }
   append_verdict(e, out);
-  out += fmt::format(R"(,"action":"{}"}})", name_of(e.action));
+  out += fmt::format(R"(,"action":"{}")", name_of(e.action));
+  if (e.rule[0] != '\0') {
+    out += fmt::format(R"(,"policy":{{"rule":"{}","generation":{}}})",
+                       std::string_view(e.rule, strnlen(e.rule, sizeof(e.rule))),
+                       e.policy_generation);
+  }
+  out += "}";
 }
 
 std::string format_event_text(const RstEvent& e) {

@@ -22,6 +22,12 @@ const std::filesystem::path kReferenceConfig =
 
 // Every leaf key the reader accepts; the reference file must list them all.
 const std::set<std::string> kAllKeys = {
+    "evidence_actions",
+    "rate_limit",
+    "rules",
+    "triggers.window_segments",
+    "triggers.window_bytes",
+    "triggers.patterns",
     "hold.max_time",
     "hold.max_packets",
     "live.mode",
@@ -208,6 +214,13 @@ actions:
   legit: alert
   suspicious: hold
   forged: alert
+evidence_actions: {sweep: drop}
+rate_limit: 50
+triggers:
+  window_segments: 2
+  window_bytes: 512
+  patterns: [{name: kw, literal: forbidden, fields: [payload]}, {name: sni, regex: 'example\.org$', fields: [sni]}]
+rules: [{name: web, server: [192.0.2.0/24], server_ports: [443, "8000-8100"], actions: {forged: alert}, hold_time: 20ms}, {name: censored, trigger: [sni], verbosity: all}]
 hold:
   max_time: 50ms
   max_packets: 64
@@ -261,6 +274,29 @@ burst_size: 64
   EXPECT_EQ(c.output.log_level, "debug");
   EXPECT_EQ(c.burst_size, 64u);
   EXPECT_EQ(c.hold.max_time_ns, 50 * kNsPerMs);
+  EXPECT_EQ(c.evidence_actions[static_cast<int>(Evidence::sweep)], static_cast<int>(Action::drop));
+  EXPECT_EQ(c.rate_limit, 50u);
+  EXPECT_EQ(c.triggers.window_segments, 2u);
+  EXPECT_EQ(c.triggers.window_bytes, 512u);
+  ASSERT_EQ(c.triggers.patterns.size(), 2u);
+  EXPECT_TRUE(c.triggers.patterns[0].literal);
+  EXPECT_EQ(c.triggers.patterns[1].expression, "example\\.org$");
+  ASSERT_EQ(c.policy->rules().size(), 3u);
+  const Rule& web = c.policy->rules()[0];
+  EXPECT_EQ(web.name, "web");
+  ASSERT_EQ(web.server_ports.size(), 2u);
+  EXPECT_EQ(web.server_ports[1].lo, 8000);
+  EXPECT_EQ(web.server_ports[1].hi, 8100);
+  EXPECT_EQ(web.actions.by_label.for_label(Label::forged), Action::alert);
+  // Unset in the rule: the default rule's (from the top level above).
+  EXPECT_EQ(web.actions.by_label.for_label(Label::suspicious), Action::hold);
+  EXPECT_EQ(web.actions.hold_time_ns, 20 * kNsPerMs);
+  EXPECT_EQ(web.actions.rate_limit, 50u);
+  EXPECT_EQ(web.actions.ttl_tolerance, 3);
+  EXPECT_EQ(c.policy->rules()[1].triggers, std::vector<std::string>{"sni"});
+  EXPECT_EQ(c.policy->rules()[1].actions.verbosity, EventVerbosity::kAll);
+  EXPECT_EQ(c.policy->rules()[2].name, "default");
+  EXPECT_EQ(c.policy->rules()[2].actions.hold_time_ns, 50 * kNsPerMs);
   EXPECT_EQ(c.hold.max_packets, 64u);
   EXPECT_EQ(c.live.mode, "mirror");
   EXPECT_EQ(c.live.ports, (std::vector<uint16_t>{2, 3}));
@@ -295,6 +331,38 @@ TEST(Config, LiveSectionErrors) {
             "t.yaml:2:12: live.workers: must be between 0 and 128, got 129");
   EXPECT_EQ(error_of("hold:\n  max_time: 0s\n"),
             "t.yaml:2:13: hold.max_time: must be greater than zero, got 0s");
+}
+
+TEST(Config, RuleErrors) {
+  const auto error_of = [](const std::string& yaml) -> std::string {
+    try {
+      load_config_string(yaml, "r.yaml");
+    } catch (const ConfigError& e) {
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error_of("rules:\n  - name: a\n    server: 10.0.0.1/8\n"),
+            "r.yaml:3:13: rules[0].server: expected an IPv4 or IPv6 address or prefix (host bits "
+            "clear), got '10.0.0.1/8'");
+  EXPECT_EQ(error_of("rules:\n  - name: a\n    trigger: nope\n"),
+            "r.yaml:3:14: rules: 'a' names trigger 'nope', which triggers.patterns does not "
+            "define");
+  EXPECT_EQ(error_of("rules:\n  - name: a\n  - name: a\n"),
+            "r.yaml:3:11: rules[1].name: 'a' is used twice");
+  EXPECT_EQ(error_of("rules:\n  - server_ports: [80]\n"),
+            "r.yaml:2:5: rules[0]: a rule needs a name");
+  EXPECT_EQ(error_of("rules:\n  - name: a\n    server_ports: [\"90-80\"]\n"),
+            "r.yaml:3:20: rules[0].server_ports: expected a port 0..65535 or a range lo-hi, got "
+            "'90-80'");
+  EXPECT_EQ(error_of("rules:\n  - name: a\n    actions: {legit: drop}\n"),
+            "r.yaml:3:22: rules[0].actions.legit: must be pass or alert, got 'drop'");
+  EXPECT_EQ(error_of("rules:\n  - name: a\n    colour: red\n"),
+            "r.yaml:3:5: unknown key 'rules[0].colour'");
+  EXPECT_EQ(error_of("triggers:\n  patterns:\n    - {name: x}\n"),
+            "r.yaml:3:7: triggers.patterns[0]: give exactly one of 'regex' or 'literal'");
+  EXPECT_EQ(error_of("triggers:\n  patterns:\n    - {name: x, literal: a, fields: [body]}\n"),
+            "r.yaml:3:38: triggers.patterns[0].fields: expected sni, host or payload, got 'body'");
 }
 
 TEST(Config, RangeLimitsAreAccepted) {
