@@ -6,7 +6,10 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_malloc.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring_elem.h>
+#include <rte_telemetry.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -14,9 +17,11 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <mutex>
 #include <unordered_map>
 #include <vector>
 
+#include "app/reload.h"
 #include "app/signals.h"
 #include "dpdk/live_worker.h"
 #include "dpdk/port.h"
@@ -28,6 +33,30 @@ namespace rstguard::app {
 namespace {
 
 constexpr int kExitSetup = 2;
+
+// What telemetry may ask and read (it runs on DPDK's telemetry thread).
+struct TelemetryState {
+  std::atomic<uint64_t> generation{0};
+  std::atomic<uint64_t> rules{0};
+  std::mutex mutex;
+  std::string last_reload = "none";
+} g_telemetry;
+
+int telemetry_reload(const char*, const char*, rte_tel_data* d) {
+  request_reload();
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_string(d, "reload", "requested");
+  return 0;
+}
+
+int telemetry_policy(const char*, const char*, rte_tel_data* d) {
+  rte_tel_data_start_dict(d);
+  rte_tel_data_add_dict_u64(d, "generation", g_telemetry.generation.load());
+  rte_tel_data_add_dict_u64(d, "rules", g_telemetry.rules.load());
+  std::lock_guard<std::mutex> lock(g_telemetry.mutex);
+  rte_tel_data_add_dict_string(d, "last_reload", g_telemetry.last_reload.c_str());
+  return 0;
+}
 constexpr unsigned kHandoffRing = 1024;
 constexpr unsigned kMbufCache = 256;
 
@@ -113,6 +142,24 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
 
     dpdk::LiveShared shared;
     std::atomic<bool> stop_workers{false};
+    std::shared_ptr<const PolicySet> policy = cfg.policy;
+    std::atomic<const PolicySet*> policy_ptr{policy.get()};
+    shared.policy = &policy_ptr;
+    const size_t rcu_bytes = rte_rcu_qsbr_get_memsize(nworkers);
+    auto* rcu = static_cast<rte_rcu_qsbr*>(
+        rte_zmalloc("rstguard_rcu", rcu_bytes, RTE_CACHE_LINE_SIZE));
+    if (rcu == nullptr || rte_rcu_qsbr_init(rcu, nworkers) != 0) {
+      spdlog::error("cannot set up RCU for {} workers", nworkers);
+      rte_eal_cleanup();
+      return kExitSetup;
+    }
+    shared.rcu = rcu;
+    g_telemetry.generation = policy->generation();
+    g_telemetry.rules = policy->rules().size();
+    rte_telemetry_register_cmd("/rstguard/reload", telemetry_reload,
+                               "Reloads the configuration file. No parameters.");
+    rte_telemetry_register_cmd("/rstguard/policy", telemetry_policy,
+                               "The policy in force: generation, rules, last reload. No parameters.");
     shared.forward = inline_mode;
     shared.workers = nworkers;
     shared.stop = &stop_workers;
@@ -190,11 +237,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       wp.actions = cfg.actions;
       // A mirror port cannot drop or hold, and alert-only inline must not:
       // events say what really happened to the reset (alert).
-      if (!inline_mode || live.alert_only) {
-        for (Action& a : wp.actions.by_label) {
-          if (a == Action::drop || a == Action::hold) a = Action::alert;
-        }
-      }
+      wp.can_drop = inline_mode && !live.alert_only;
       wp.verbosity = cfg.output.verbosity;
       wp.hold = cfg.hold;
       for (uint16_t w = 0; w < nworkers; ++w) {
@@ -261,6 +304,20 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
               up[i] = u;
             }
           }
+        }
+        if (take_reload_request()) {
+          std::string status;
+          if (auto next = reload_policy(options, cfg, *policy, &status)) {
+            policy_ptr.store(next.get(), std::memory_order_release);
+            // Every worker passes a quiescent point (between bursts) before
+            // the old policy is freed: none is judged against a freed one.
+            rte_rcu_qsbr_synchronize(rcu, RTE_QSBR_THRID_INVALID);
+            policy = std::move(next);
+            g_telemetry.generation = policy->generation();
+            g_telemetry.rules = policy->rules().size();
+          }
+          std::lock_guard<std::mutex> lock(g_telemetry.mutex);
+          g_telemetry.last_reload = status;
         }
         rte_delay_us_sleep(1000);
       }
@@ -333,6 +390,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       rte_eth_dev_close(st.port_id);
     }
     rte_mempool_free(pool);
+    rte_free(rcu);
   }
   rte_eal_cleanup();
   return status;

@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "app/reload.h"
 #include "app/signals.h"
 #include "core/worker.h"
 #include "dpdk/capture_file.h"
@@ -57,6 +58,10 @@ int run_offline(const Options& options, const config::Config& cfg) {
   wp.verbosity = cfg.output.verbosity;
   wp.hold = cfg.hold;
   auto worker = std::make_unique<Worker>(wp);
+  // The policy in force; SIGHUP swaps it between bursts (one thread here,
+  // so the swap needs no grace period).
+  std::shared_ptr<const PolicySet> policy = cfg.policy;
+  worker->set_policy(policy.get());
 
   const uint16_t burst = static_cast<uint16_t>(std::min<uint32_t>(cfg.burst_size, kMaxBurst));
   CaptureRecord records[kMaxBurst];
@@ -90,6 +95,13 @@ int run_offline(const Options& options, const config::Config& cfg) {
   };
 
   while (!stop_requested()) {
+    if (take_reload_request()) {
+      std::string status;
+      if (auto next = reload_policy(options, cfg, *policy, &status)) {
+        policy = std::move(next);
+        worker->set_policy(policy.get());
+      }
+    }
     const size_t n = reader->read_burst(records, burst);
     if (n > 0) {
       // Holds whose time ran out before this burst's first packet go first.

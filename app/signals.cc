@@ -6,7 +6,9 @@
 namespace rstguard::app {
 namespace {
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 void on_signal(int) { g_stop.store(true, std::memory_order_relaxed); }
+void on_hangup(int) { g_reload.store(true, std::memory_order_relaxed); }
 }  // namespace
 
 void install_stop_handlers() {
@@ -15,7 +17,14 @@ void install_stop_handlers() {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  struct sigaction hup{};
+  hup.sa_handler = on_hangup;
+  sigemptyset(&hup.sa_mask);
+  sigaction(SIGHUP, &hup, nullptr);
 }
+
+void request_reload() { g_reload.store(true, std::memory_order_relaxed); }
+bool take_reload_request() { return g_reload.exchange(false, std::memory_order_relaxed); }
 
 bool stop_requested() { return g_stop.load(std::memory_order_relaxed); }
 

@@ -6,5 +6,9 @@ namespace rstguard::app {
 
 void install_stop_handlers();
 bool stop_requested();
+// SIGHUP (or a telemetry command) asks for a configuration reload; the
+// main loop takes the request (test-and-clear).
+void request_reload();
+bool take_reload_request();
 
 }  // namespace rstguard::app
