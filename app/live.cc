@@ -143,6 +143,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
     dpdk::LiveShared shared;
     std::atomic<bool> stop_workers{false};
     std::shared_ptr<const PolicySet> policy = cfg.policy;
+    policy->prepare_scanners(nworkers);  // scratch per worker, before it is shared
     std::atomic<const PolicySet*> policy_ptr{policy.get()};
     shared.policy = &policy_ptr;
     const size_t rcu_bytes = rte_rcu_qsbr_get_memsize(nworkers);
@@ -256,6 +257,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
           // low workers read them and re-hash (software_rehash).
           if (w < st.rx_queues) sources.push_back({st.port_id, w});
         }
+        wp.index = w;  // its own trigger scanner
         workers.push_back(std::make_unique<dpdk::LiveWorker>(
             w, shared, wp, std::move(sources), r, static_cast<int>(rte_socket_id())));
       }
@@ -308,6 +310,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
         if (take_reload_request()) {
           std::string status;
           if (auto next = reload_policy(options, cfg, *policy, &status)) {
+            next->prepare_scanners(nworkers);
             policy_ptr.store(next.get(), std::memory_order_release);
             // Every worker passes a quiescent point (between bursts) before
             // the old policy is freed: none is judged against a freed one.

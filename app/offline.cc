@@ -61,6 +61,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
   // The policy in force; SIGHUP swaps it between bursts (one thread here,
   // so the swap needs no grace period).
   std::shared_ptr<const PolicySet> policy = cfg.policy;
+  policy->prepare_scanners(1);
   worker->set_policy(policy.get());
 
   const uint16_t burst = static_cast<uint16_t>(std::min<uint32_t>(cfg.burst_size, kMaxBurst));
@@ -98,6 +99,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
     if (take_reload_request()) {
       std::string status;
       if (auto next = reload_policy(options, cfg, *policy, &status)) {
+        next->prepare_scanners(1);
         policy = std::move(next);
         worker->set_policy(policy.get());
       }

@@ -3,10 +3,12 @@
 // pointing at the offending key or value. config/rstguard.yaml documents
 // the keys.
 #include "config/config.h"
+#include "match/matcher.h"
 
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -368,6 +370,16 @@ struct RuleSpec {
   std::vector<std::pair<std::string, YAML::Mark>> trigger_marks;
 };
 
+// Rule and pattern names appear in events and JSON: keep them plain.
+void check_name(const Entry& e, const std::string& name) {
+  const bool ok = !name.empty() && name.size() <= 23 &&
+                  std::all_of(name.begin(), name.end(), [](char ch) {
+                    return std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' ||
+                           ch == '_' || ch == '.';
+                  });
+  if (!ok) fail_value(e, "a name is 1-23 letters, digits, '-', '_' or '.', got " + describe(e.value));
+}
+
 std::vector<YAML::Node> as_list(const Entry& e) {
   std::vector<YAML::Node> items;
   if (e.value.IsSequence()) {
@@ -445,6 +457,7 @@ void read_rules(const Entry& e, std::vector<RuleSpec>& rules) {
             {"name",
              [&](const Entry& x) {
                r.rule.name = read_string(x);
+               check_name(x, r.rule.name);
                r.name_mark = x.value.Mark();
                named = true;
              }},
@@ -524,6 +537,7 @@ void read_triggers(const Entry& section, TriggerConfig& t) {
                        {"name",
                         [&](const Entry& x) {
                           p.name = read_string(x);
+                          if (p.name != "any" && p.name != "none") check_name(x, p.name);
                           name_mark = x.value.Mark();
                         }},
                        {"regex",
@@ -622,8 +636,38 @@ Config read_config(const YAML::Node& root) {
   Rule default_rule;
   default_rule.name = "default";
   default_rule.actions = fallback;
-  c.policy = std::make_shared<const PolicySet>(std::move(built), std::move(default_rule),
-                                               std::move(trigger_names), 1);
+  auto policy = std::make_shared<PolicySet>(std::move(built), std::move(default_rule),
+                                            std::move(trigger_names), 1);
+  // Patterns compile now, so a bad one refuses the whole file.
+  std::vector<match::PatternSpec> specs;
+  for (const PatternConfig& p : c.triggers.patterns) {
+    match::PatternSpec spec;
+    spec.name = p.name;
+    spec.expression = p.expression;
+    spec.literal = p.literal;
+    spec.caseless = p.caseless;
+    for (const std::string& f : p.fields) {
+      spec.fields.push_back(f == "sni" ? TriggerField::kSni
+                            : f == "host" ? TriggerField::kHost
+                                          : TriggerField::kPayload);
+    }
+    specs.push_back(std::move(spec));
+  }
+  if (!specs.empty()) {
+    try {
+      policy->set_triggers(match::as_trigger_database(match::Database::compile(specs)),
+                           c.triggers.window_segments, c.triggers.window_bytes);
+    } catch (const match::PatternError& e) {
+      YAML::Mark mark;
+      if (e.pattern_index() >= 0) {
+        const PatternConfig& p = c.triggers.patterns[static_cast<size_t>(e.pattern_index())];
+        mark.line = p.line - 1;
+        mark.column = p.column - 1;
+      }
+      throw Invalid{mark, std::string("triggers.patterns: ") + e.what()};
+    }
+  }
+  c.policy = std::move(policy);
   return c;
 }
 

@@ -46,6 +46,11 @@ struct RstEvent {
   Action action = Action::pass;
   // The policy rule that decided the action (truncated name) and the
   // policy generation (reloads count up from 1).
+  // The trigger that preceded the reset on its connection (trigger_name[0]
+  // == 0: none): its pattern name, the field it was found in and where.
+  char trigger_name[24] = {};
+  uint8_t trigger_field = 0;  // TriggerField
+  uint32_t trigger_offset = 0;
   char rule[24] = {};
   uint32_t policy_generation = 0;
   // rst_update: which earlier reset this revises.

@@ -184,8 +184,23 @@ PolicySet::PolicySet(std::vector<Rule> rules, Rule fallback,
 
 std::shared_ptr<const PolicySet> PolicySet::with_generation(uint64_t generation) const {
   std::vector<Rule> rules(rules_.begin(), rules_.end() - 1);
-  return std::make_shared<const PolicySet>(std::move(rules), rules_.back(), trigger_names_,
-                                           generation);
+  auto next = std::make_shared<PolicySet>(std::move(rules), rules_.back(), trigger_names_,
+                                          generation);
+  next->set_triggers(triggers_, window_segments_, window_bytes_);
+  return next;
+}
+
+void PolicySet::set_triggers(std::shared_ptr<const TriggerDatabase> db, uint32_t window_segments,
+                             uint32_t window_bytes) {
+  triggers_ = std::move(db);
+  window_segments_ = window_segments;
+  window_bytes_ = window_bytes;
+  scanners_.clear();
+}
+
+void PolicySet::prepare_scanners(size_t workers) const {
+  if (triggers_ == nullptr) return;
+  while (scanners_.size() < workers) scanners_.push_back(triggers_->make_scanner());
 }
 
 int PolicySet::trigger_index(std::string_view name) const {

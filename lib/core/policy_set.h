@@ -23,6 +23,7 @@
 
 #include "core/packet_view.h"
 #include "core/policy.h"
+#include "core/trigger.h"
 #include "core/verdict.h"
 
 namespace rstguard {
@@ -83,6 +84,20 @@ class PolicySet {
   PolicySet(std::vector<Rule> rules, Rule fallback, std::vector<std::string> trigger_names,
             uint64_t generation);
 
+  // Trigger patterns (names in trigger_names() order) and how much of each
+  // connection is scanned; reloaded with the policy.
+  void set_triggers(std::shared_ptr<const TriggerDatabase> db, uint32_t window_segments,
+                    uint32_t window_bytes);
+  bool has_triggers() const { return triggers_ != nullptr && triggers_->size() > 0; }
+  uint32_t window_segments() const { return window_segments_; }
+  uint32_t window_bytes() const { return window_bytes_; }
+  // One scanner per worker, made before the policy is published (main lcore,
+  // allocates). scanner(i) is then used by worker i alone.
+  void prepare_scanners(size_t workers) const;
+  TriggerScanner* scanner(size_t worker) const {
+    return worker < scanners_.size() ? scanners_[worker].get() : nullptr;
+  }
+
   // The first rule matching the connection (the default if none does).
   const Rule& match(const ConnectionView& c) const { return rules_[match_index(c)]; }
   uint32_t match_index(const ConnectionView& c) const;
@@ -122,6 +137,11 @@ class PolicySet {
 
   std::vector<Rule> rules_;
   std::vector<std::string> trigger_names_;
+  std::shared_ptr<const TriggerDatabase> triggers_;
+  uint32_t window_segments_ = 4;
+  uint32_t window_bytes_ = 2048;
+  // Mutable scratch owned per worker; made once, before publication.
+  mutable std::vector<std::unique_ptr<TriggerScanner>> scanners_;
   uint64_t generation_;
   size_t words_;
   PrefixField client_, server_;

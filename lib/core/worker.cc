@@ -7,6 +7,7 @@
 #include "core/parser.h"
 #include "core/seq.h"
 #include "core/track.h"
+#include "core/trigger_fields.h"
 
 namespace rstguard {
 namespace {
@@ -61,6 +62,30 @@ struct Worker::HostTtlSlot {
   uint8_t ttl = 0;
 };
 
+// The trigger found on a connection, kept apart from the flow entry (which
+// has only the pattern id): details are needed only when a reset comes.
+struct Worker::TriggerInfo {
+  uint64_t flow_id = 0;
+  uint64_t generation = 0;  // of the policy whose patterns matched
+  uint32_t id = 0;
+  uint32_t offset = 0;
+  TriggerField field = TriggerField::kPayload;
+  char name[24] = {};
+};
+
+// The first bytes a client sent, joined in order until the SNI or Host
+// they hold is complete (a ClientHello split over segments, on purpose or
+// not). Bounded: kReassemblyBytes per connection, reassembly_slots in all.
+constexpr uint32_t kReassemblyBytes = 4096;
+struct Worker::Reassembly {
+  uint64_t flow_id = 0;
+  uint32_t next_seq = 0;
+  uint32_t length = 0;
+  uint8_t side = 0;
+  bool tls = false;  // joining a ClientHello (else HTTP request headers)
+  uint8_t data[kReassemblyBytes];
+};
+
 // Per (rule, source address) event budget: a one-second window.
 struct Worker::RateSlot {
   uint64_t tag = 0;
@@ -75,6 +100,8 @@ Worker::Worker(const WorkerParams& params)
       destinations_(new DestinationSlot[params.destination_slots]),
       host_ttl_(new HostTtlSlot[params.host_ttl_slots]),
       rate_(new RateSlot[params.rate_limit_slots]),
+      trigger_info_(new TriggerInfo[params.trigger_slots]),
+      reassembly_(new Reassembly[params.reassembly_slots]),
       events_capacity_(4u * kMaxBurst + params.hold.max_packets),
       held_(std::max<uint32_t>(params.hold.max_packets, 1)) {
   events_.reserve(events_capacity_);
@@ -172,6 +199,9 @@ void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& ke
     check_race(p, *f, side, now_ms, now_ns);
   }
   const TrackNote note = track_segment(*f, side, p, now_ms, now_ns, params_.judge);
+  if (p.payload_len != 0 && f->trigger == 0 && policy_ != nullptr && policy_->has_triggers()) {
+    scan_triggers(p, *f, side);
+  }
   if (note.retransmit) ++counters_.tcp_retransmit;
   if (note.gap) ++counters_.tcp_gap;
   if (note.reused) ++counters_.flow_reused;
@@ -210,7 +240,12 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
     c.client_port = rst_from_client ? p.src_port : p.dst_port;
     c.server_port = rst_from_client ? p.dst_port : p.src_port;
     c.vlan = p.vlan_outer;
-    c.trigger = (f != nullptr && f->trigger != 0) ? f->trigger - 1 : -1;
+    const TriggerInfo* t = f != nullptr ? trigger_of(*f) : nullptr;
+    if (t != nullptr) {
+      // Pattern ids belong to a policy generation; across a reload, by name.
+      c.trigger = t->generation == policy_->generation() ? static_cast<int>(t->id)
+                                                          : policy_->trigger_index(t->name);
+    }
     rule_index = policy_->match_index(c);
     rule = &policy_->rules()[rule_index];
     judge.ttl_tolerance = rule->actions.ttl_tolerance;
@@ -241,6 +276,13 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
   e.expected_seq = v.expected_seq;
   e.receiver_window = v.receiver_window;
   e.action = action;
+  if (f != nullptr) {
+    if (const TriggerInfo* t = trigger_of(*f)) {
+      std::memcpy(e.trigger_name, t->name, sizeof(e.trigger_name));
+      e.trigger_field = static_cast<uint8_t>(t->field);
+      e.trigger_offset = t->offset;
+    }
+  }
   if (rule != nullptr) {
     const size_t n = std::min(rule->name.size(), sizeof(e.rule) - 1);
     std::memcpy(e.rule, rule->name.data(), n);
@@ -515,6 +557,113 @@ bool Worker::rate_allows(const IpAddr& src, uint32_t rule, uint32_t per_second, 
     r.count = 0;
   }
   return ++r.count <= per_second;
+}
+
+// Names the first trigger pattern seen on a connection: the SNI and the
+// Host header of the client's first bytes, then the payload of each side's
+// first window_segments segments (window_bytes of each). Rare per packet
+// (the first few of each connection) and bounded; a virtual call per
+// scanned segment, not per packet.
+void Worker::scan_triggers(const PacketView& p, FlowEntry& f, int side) {
+  const uint32_t shift = side == 0 ? 0 : 4;
+  const uint32_t scanned = (f.scanned_segments >> shift) & 0x0f;
+  if (scanned >= policy_->window_segments()) return;
+  f.scanned_segments = static_cast<uint8_t>(f.scanned_segments + (1u << shift));
+  TriggerScanner* scanner = policy_->scanner(params_.index);
+  if (scanner == nullptr) return;
+  // Only the bytes the capture holds (a short snap length keeps fewer).
+  const size_t present = static_cast<size_t>(p.frame + p.frame_len - p.payload);
+  const std::span<const uint8_t> payload(p.payload, std::min<size_t>(p.payload_len, present));
+  ++counters_.trigger_scanned;
+
+  const bool from_client = !f.has(FlowEntry::kOriginKnown) || side == f.origin_side();
+  if (from_client) {
+    // Fields first: SNI or Host, from this segment or the joined ones.
+    Reassembly& r = reassembly_[mix(f.flow_id) % params_.reassembly_slots];
+    std::span<const uint8_t> head = payload;
+    bool joining = r.flow_id == f.flow_id && r.side == side;
+    if (joining) {
+      if (p.seq != r.next_seq || r.length + payload.size() > kReassemblyBytes) {
+        if (r.length + payload.size() > kReassemblyBytes) ++counters_.trigger_reassembly_overflow;
+        r.flow_id = 0;  // out of order or too long: give up on this one
+        joining = false;
+        head = {};
+      } else {
+        std::memcpy(r.data + r.length, payload.data(), payload.size());
+        r.length += static_cast<uint32_t>(payload.size());
+        r.next_seq += static_cast<uint32_t>(payload.size());
+        head = std::span<const uint8_t>(r.data, r.length);
+        ++counters_.trigger_reassembled;
+      }
+    } else if (scanned != 0) {
+      head = {};  // fields live at the start of the stream only
+    }
+    bool incomplete = false, tls = false;
+    if (!head.empty()) {
+      char name_buf[256];
+      const SniResult sni = find_tls_sni(head, std::span<char>(name_buf, sizeof(name_buf)));
+      if (sni.status == SniResult::kFound) {
+        const auto* name = reinterpret_cast<const uint8_t*>(sni.name.data());
+        if (record_trigger(f, scanner->scan({name, sni.name.size()}, TriggerField::kSni),
+                           TriggerField::kSni, 0)) {
+          r.flow_id = joining ? 0 : r.flow_id;
+          return;
+        }
+      } else if (sni.status == SniResult::kIncomplete) {
+        incomplete = tls = true;
+      } else if (sni.status == SniResult::kNotTls) {
+        const HostResult host = find_http_host(head);
+        if (host.status == HostResult::kFound) {
+          const auto* name = reinterpret_cast<const uint8_t*>(host.host.data());
+          if (record_trigger(f, scanner->scan({name, host.host.size()}, TriggerField::kHost),
+                             TriggerField::kHost, 0)) {
+            r.flow_id = joining ? 0 : r.flow_id;
+            return;
+          }
+        } else if (host.status == HostResult::kIncomplete) {
+          incomplete = true;
+        }
+      }
+    }
+    if (incomplete && !joining && payload.size() <= kReassemblyBytes) {
+      // Start joining: this slot's previous tenant (if any) loses its place.
+      r.flow_id = f.flow_id;
+      r.side = static_cast<uint8_t>(side);
+      r.tls = tls;
+      r.length = static_cast<uint32_t>(payload.size());
+      r.next_seq = p.seq + r.length;
+      std::memcpy(r.data, payload.data(), payload.size());
+    } else if (!incomplete && joining) {
+      r.flow_id = 0;
+    }
+  }
+  const std::span<const uint8_t> window =
+      payload.first(std::min<size_t>(payload.size(), policy_->window_bytes()));
+  record_trigger(f, scanner->scan(window, TriggerField::kPayload), TriggerField::kPayload, 0);
+}
+
+bool Worker::record_trigger(FlowEntry& f, const TriggerMatch& m, TriggerField field,
+                            uint32_t base) {
+  if (!m.found) return false;
+  ++counters_.trigger_matched;
+  f.trigger = static_cast<uint16_t>(m.id + 1);
+  TriggerInfo& t = trigger_info_[mix(f.flow_id) % params_.trigger_slots];
+  t.flow_id = f.flow_id;
+  t.generation = policy_->generation();
+  t.id = m.id;
+  t.offset = base + m.offset;
+  t.field = field;
+  const std::string& name = policy_->trigger_names()[m.id];
+  const size_t n = std::min(name.size(), sizeof(t.name) - 1);
+  std::memcpy(t.name, name.data(), n);
+  t.name[n] = '\0';
+  return true;
+}
+
+const Worker::TriggerInfo* Worker::trigger_of(const FlowEntry& f) const {
+  if (f.trigger == 0) return nullptr;
+  const TriggerInfo& t = trigger_info_[mix(f.flow_id) % params_.trigger_slots];
+  return t.flow_id == f.flow_id ? &t : nullptr;
 }
 
 int Worker::host_ttl_get(const IpAddr& a) const {

@@ -52,6 +52,9 @@ struct WorkerParams {
   // policy asks for becomes an alert (events say what really happened).
   bool can_drop = true;
   uint32_t rate_limit_slots = 4096;  // per-source event rate limiter entries
+  uint16_t index = 0;                // which of the policy's trigger scanners is ours
+  uint32_t trigger_slots = 4096;     // connections whose trigger details are kept
+  uint32_t reassembly_slots = 64;    // ClientHellos / request headers being joined
   // Bounds of the side tables (entries, powers of two).
   uint32_t rst_history_slots = 4096;
   uint32_t destination_slots = 4096;
@@ -99,6 +102,8 @@ class Worker {
   struct DestinationSlot;
   struct HostTtlSlot;
   struct RateSlot;
+  struct TriggerInfo;
+  struct Reassembly;
   struct Held {
     RstEvent event;  // as emitted with action "hold"
     uint32_t deadline_ms = 0;
@@ -124,6 +129,9 @@ class Worker {
   RstEvent make_event(const PacketView& p, const FlowEntry* f, int side, uint64_t now_ns) const;
   void count_verdict(const Verdict& v, Action a);
   bool rate_allows(const IpAddr& src, uint32_t rule, uint32_t per_second, uint32_t now_ms);
+  void scan_triggers(const PacketView& p, FlowEntry& f, int side);
+  bool record_trigger(FlowEntry& f, const TriggerMatch& m, TriggerField field, uint32_t base);
+  const TriggerInfo* trigger_of(const FlowEntry& f) const;
 
   WorkerParams params_;
   Counters counters_;
@@ -138,6 +146,8 @@ class Worker {
   std::unique_ptr<DestinationSlot[]> destinations_;
   std::unique_ptr<HostTtlSlot[]> host_ttl_;
   std::unique_ptr<RateSlot[]> rate_;
+  std::unique_ptr<TriggerInfo[]> trigger_info_;
+  std::unique_ptr<Reassembly[]> reassembly_;
   const PolicySet* policy_ = nullptr;
   std::vector<RstEvent> events_;
   size_t events_capacity_;

@@ -6,6 +6,7 @@
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
 #include <rte_ring.h>
+#include <rte_rcu_qsbr.h>
 #include <rte_ring_elem.h>
 
 #include "core/parser.h"
@@ -153,7 +154,12 @@ int LiveWorker::run() {
   lcore_ = rte_lcore_id();
   rte_mbuf* pkts[kBurst];
   uint64_t last_flush = rte_rdtsc();
+  rte_rcu_qsbr_thread_register(shared_.rcu, index_);
+  rte_rcu_qsbr_thread_online(shared_.rcu, index_);
   while (!shared_.stop->load(std::memory_order_relaxed)) {
+    // Between bursts: the policy for what follows (never mid-burst).
+    const PolicySet* policy = shared_.policy->load(std::memory_order_acquire);
+    if (policy != core_.policy()) core_.set_policy(policy);
     const uint64_t tsc = rte_rdtsc();
     const uint64_t now = now_ns(tsc);  // one clock read per loop, passed down
     core_.expire_holds(now);
@@ -186,6 +192,8 @@ int LiveWorker::run() {
       flush_tx();
       last_flush = tsc;
     }
+    // Nothing from the previous policy is referenced past this point.
+    rte_rcu_qsbr_quiescent(shared_.rcu, index_);
     if (got == 0 && shared_.idle_sleep_us != 0) rte_delay_us_sleep(shared_.idle_sleep_us);
   }
   // Stop: rx is over; held resets go by policy; nothing judged is lost.
@@ -195,6 +203,8 @@ int LiveWorker::run() {
   core_.clear_releases();
   flush_tx();
   push_events();
+  rte_rcu_qsbr_thread_offline(shared_.rcu, index_);
+  rte_rcu_qsbr_thread_unregister(shared_.rcu, index_);
   finished_.store(true, std::memory_order_release);
   return 0;
 }

@@ -15,6 +15,7 @@
 struct rte_mbuf;
 struct rte_ring;
 struct rte_eth_dev_tx_buffer;
+struct rte_rcu_qsbr;
 
 namespace rstguard::dpdk {
 
@@ -38,6 +39,11 @@ struct LiveShared {
   uint64_t idle_sleep_us = 0;
   bool drop_held_on_exit = false;
   const std::atomic<bool>* stop = nullptr;
+  // The policy in force. Workers pick it up between bursts and report a
+  // quiescent state once per loop; reload publishes a new pointer and waits
+  // for every worker (rte_rcu_qsbr_synchronize) before freeing the old one.
+  const std::atomic<const PolicySet*>* policy = nullptr;
+  rte_rcu_qsbr* rcu = nullptr;
 };
 
 struct LiveStats {

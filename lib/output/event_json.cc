@@ -1,5 +1,7 @@
 #include "output/event_json.h"
 
+#include "core/trigger_fields.h"
+
 #include <arpa/inet.h>
 #include <fmt/format.h>
 
@@ -81,6 +83,12 @@ void format_event_json(const RstEvent& e, std::string& out) {
     out += fmt::format(
         R"("tcp":{{"seq":{},"ack":{},"flags":"{}","window":{},"ttl":{},"ip_id":{},"payload_len":{}}},)",
         e.seq, e.ack, format_tcp_flags(e.tcp_flags), e.window, e.ttl, e.ip_id, e.payload_len);
+  }
+  if (e.trigger_name[0] != '\0') {
+    out += fmt::format(R"("trigger":{{"name":"{}","field":"{}","offset":{}}},)",
+                       std::string_view(e.trigger_name, strnlen(e.trigger_name, sizeof(e.trigger_name))),
+                       trigger_field_name(static_cast<TriggerField>(e.trigger_field)),
+                       e.trigger_offset);
   }
   append_verdict(e, out);
   out += fmt::format(R"(,"action":"{}")", name_of(e.action));

@@ -56,6 +56,10 @@ EXPECT = {
                   others_may_be_forged=True),
     "insertion_bad_checksum": dict(label="suspicious", evidence=["insertion"],
                                    update=dict(label="forged", evidence=["data_after_rst"])),
+    "trigger_sni": dict(label="forged", validity="exact", evidence=["both_directions"], pick=-1,
+                        others_may_be_forged=True, update_optional=True),
+    "trigger_host": dict(label="forged", validity="exact", evidence=["ttl_mismatch"]),
+    "trigger_clean": dict(LEGIT, validity="exact"),
     "syn_sent_forged": dict(label="suspicious", validity="out_of_window",
                             evidence=["ack_mismatch"]),
 }

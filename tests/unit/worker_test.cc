@@ -188,7 +188,8 @@ const std::set<std::string>& legit_scenarios() {
       "connect_scan",     "duplicate_syn",     "retransmit_exhausted",
       "idle_timeout",     "abort_unread_data", "abortive_close",
       "data_after_close", "keepalive_failure", "after_fin",
-      "time_wait_reuse",  "no_flow",           "rst_with_diagnostic"};
+      "time_wait_reuse",  "no_flow",           "rst_with_diagnostic",
+      "trigger_clean"};
   return names;
 }
 

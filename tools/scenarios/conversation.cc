@@ -3,9 +3,58 @@
 #include "core/headers.h"
 #include "dpdk/capture_file.h"
 
+#include <cstring>
+
 namespace rstguard::scenario {
 
 using namespace wire::tcpflag;
+
+std::vector<uint8_t> tls_client_hello(const std::string& sni) {
+  const auto be16 = [](std::vector<uint8_t>& v, size_t x) {
+    v.push_back(static_cast<uint8_t>(x >> 8));
+    v.push_back(static_cast<uint8_t>(x));
+  };
+  std::vector<uint8_t> ext;
+  be16(ext, 0x0a0a);  // GREASE, empty
+  be16(ext, 0);
+  be16(ext, 0x0000);  // server_name
+  be16(ext, sni.size() + 5);
+  be16(ext, sni.size() + 3);
+  ext.push_back(0);  // host_name
+  be16(ext, sni.size());
+  ext.insert(ext.end(), sni.begin(), sni.end());
+  be16(ext, 0x000b);  // ec_point_formats
+  be16(ext, 2);
+  ext.push_back(1);
+  ext.push_back(0);
+  be16(ext, 0x0010);  // ALPN: h2, http/1.1
+  be16(ext, 14);
+  be16(ext, 12);
+  for (const char* proto : {"h2", "http/1.1"}) {
+    ext.push_back(static_cast<uint8_t>(std::strlen(proto)));
+    ext.insert(ext.end(), proto, proto + std::strlen(proto));
+  }
+  std::vector<uint8_t> body;
+  body.push_back(3);  // client_version 1.2
+  body.push_back(3);
+  for (int i = 0; i < 32; ++i) body.push_back(static_cast<uint8_t>(i * 7 + 1));  // random
+  body.push_back(32);  // session id
+  for (int i = 0; i < 32; ++i) body.push_back(static_cast<uint8_t>(0xa0 + i));
+  be16(body, 4);  // cipher suites
+  be16(body, 0x1301);
+  be16(body, 0xc02f);
+  body.push_back(1);  // compression: null
+  body.push_back(0);
+  be16(body, ext.size());
+  body.insert(body.end(), ext.begin(), ext.end());
+  std::vector<uint8_t> rec = {22, 3, 1};
+  be16(rec, body.size() + 4);
+  rec.push_back(1);  // ClientHello
+  rec.push_back(static_cast<uint8_t>(body.size() >> 16));
+  be16(rec, body.size() & 0xffff);
+  rec.insert(rec.end(), body.begin(), body.end());
+  return rec;
+}
 
 void Capture::add(const SegmentSpec& spec) {
   if (!recording_) return;
@@ -95,6 +144,14 @@ void Conn::handshake() {
 
 void Conn::data(int side, size_t len) {
   send(side, kPsh | kAck, len);
+  cap_.advance_ms(1);
+}
+
+void Conn::send_bytes(int side, const std::vector<uint8_t>& bytes) {
+  SegmentSpec s = segment(side, kPsh | kAck, 0);
+  s.payload = bytes;
+  cap_.add(s);
+  end_[side].snd_nxt += static_cast<uint32_t>(bytes.size());
   cap_.advance_ms(1);
 }
 

@@ -17,6 +17,10 @@ struct Packet {
   std::vector<uint8_t> frame;
 };
 
+// A TLS 1.2-style ClientHello record naming `sni` (server_name extension),
+// with a few other extensions around it, as a browser sends.
+std::vector<uint8_t> tls_client_hello(const std::string& sni);
+
 class Capture {
  public:
   explicit Capture(uint64_t start_ns = 1'700'000'000ull * 1'000'000'000ull) : now_ns_(start_ns) {}
@@ -57,6 +61,7 @@ class Conn {
   void send(int side, uint8_t flags, size_t payload_len = 0);
   void handshake();               // SYN, SYN/ACK, ACK
   void data(int side, size_t len);  // PSH+ACK
+  void send_bytes(int side, const std::vector<uint8_t>& bytes);  // PSH+ACK with these bytes
   void ack(int side);
   void fin(int side);             // FIN+ACK
   void rst(int side, bool with_ack = true);  // the end host's own reset

@@ -376,6 +376,40 @@ void midstream_one_side(Capture& cap, const Variant& v) {
   c.rst(kClient);
 }
 
+// ---- Triggers: a blocker resets right after a name it watches for -------
+
+void trigger_sni(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  c.handshake();
+  // The ClientHello in two segments: the name is not in the first one.
+  const std::vector<uint8_t> hello = tls_client_hello("www.blocked.example");
+  c.send_bytes(kClient, std::vector<uint8_t>(hello.begin(), hello.begin() + 60));
+  c.send_bytes(kClient, std::vector<uint8_t>(hello.begin() + 60, hello.end()));
+  // A side-path blocker resets both ends at once, with its own TTL.
+  cap.add(c.forge_rst(kServer));
+  cap.add(c.forge_rst(kClient));
+  cap.advance_ms(15);
+  c.data(kServer, 1200);  // the server, unaware, sends its ServerHello
+}
+
+void trigger_host(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v, 0, 80);
+  c.handshake();
+  const std::string req = "GET /news HTTP/1.1\r\nUser-Agent: t\r\nHost: forbidden.example\r\n\r\n";
+  c.send_bytes(kClient, std::vector<uint8_t>(req.begin(), req.end()));
+  cap.add(c.forge_rst(kServer));
+}
+
+void trigger_clean(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  c.handshake();
+  c.send_bytes(kClient, tls_client_hello("www.allowed.example"));
+  c.data(kServer, 1200);
+  c.ack(kClient);
+  cap.advance_ms(2);
+  c.rst(kServer);  // the server aborts on its own: legitimate, no trigger
+}
+
 struct Def {
   const char* name;
   Build build;
@@ -420,6 +454,9 @@ std::vector<Def> catalogue() {
       {"insertion_bad_checksum", insertion_bad_checksum, {V6()}},
       {"syn_sent_forged", syn_sent_forged, {}},
       {"midstream_one_side", midstream_one_side, {}},
+      {"trigger_sni", trigger_sni, {V6()}},
+      {"trigger_host", trigger_host, {}},
+      {"trigger_clean", trigger_clean, {}},
   };
 }
 
