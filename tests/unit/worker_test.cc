@@ -491,7 +491,7 @@ TEST(WorkerScenarios, LegitScenariosHaveNoForgedReset) {
     }
     EXPECT_EQ(r.counters().pkt_dropped, 0u);
   }
-  EXPECT_EQ(checked, 28u);  // with their variants
+  EXPECT_EQ(checked, 29u);  // with their variants
 }
 
 TEST(WorkerScenarios, EveryAttackIsFlagged) {
