@@ -252,6 +252,16 @@ def hold_drops_a_raced_reset_and_releases_a_quiet_one():
     assert read_pcap(out) == read_pcap(cap), "the released reset is missing or moved"
 
 
+@test
+def example_configurations_load():
+    for name in ("inline-appliance.yaml", "mirror-monitor.yaml"):
+        cfg = os.path.join(src, "config", "examples", name)
+        # Output paths point at /var/log: override them for the check.
+        r = run("-q", "-r", demo, "-c", cfg, "-e", path("ex.json"), "--stats-json", path("ex-stats.json"))
+        assert r.returncode == 0, (name, r.stderr)
+        assert json.load(open(path("ex-stats.json")))["counters"]["tcp.rst.total"] == 4, name
+
+
 failed = [n for n, e in results if e]
 print(f"cli: {len(results) - len(failed)} passed, {len(failed)} failed")
 sys.exit(1 if failed else 0)
