@@ -16,11 +16,6 @@ constexpr uint16_t kIpIdStep = 2048;  // as in track.cc
 // other (Weaver et al. 2009 saw them back to back).
 constexpr uint64_t kInjectorBurstMs = 10;
 
-bool within(uint32_t now_ms, uint32_t then_ms, uint64_t limit_ns) {
-  if (then_ms == 0) return false;
-  const int32_t d = seq_diff(now_ms, then_ms);
-  return d >= 0 && static_cast<uint64_t>(d) * kNsPerMs <= limit_ns;
-}
 
 // IP ID that does not fit the sender's counter (Weaver et al. 2009, 4.2).
 // An ID of 0 is what Linux puts in resets sent without a socket, so it is
@@ -112,7 +107,7 @@ Cause classify(const PacketView& rst, const RstContext& ctx, const Verdict& v,
   if (s.keepalives >= params.keepalive_threshold) return Cause::keepalive_failure;
   const int32_t silence = seq_diff(now_ms, f.last_seen_ms);
   if ((silence > 0 && static_cast<uint64_t>(silence) * kNsPerMs >= params.idle_gap_ns) ||
-      within(now_ms, f.silence_end_ms, params.quick_close_ns)) {
+      ms_within(now_ms, f.silence_end_ms, params.quick_close_ns)) {
     return Cause::idle_timeout;
   }
   if (from_client && f.phase == Phase::kEstablished && !f.has(FlowEntry::kMidstream) &&
@@ -237,17 +232,17 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
         return h->side_forged[from] ? std::min<uint64_t>(limit_ns, kInjectorBurstMs * kNsPerMs)
                                     : limit_ns;
       };
-      if (within(now_ms, h->side_ms[1 - side],
+      if (ms_within(now_ms, h->side_ms[1 - side],
                  window_after(1 - side, params.both_directions_ns)) &&
           !h->side_reply[1 - side] && !s.has(DirState::kFinSeen) &&
           !r.has(DirState::kFinSeen)) {
         ev.add(Evidence::both_directions);
       }
-      if (within(now_ms, h->side_ms[side], window_after(side, params.seq_change_ns)) &&
+      if (ms_within(now_ms, h->side_ms[side], window_after(side, params.seq_change_ns)) &&
           h->side_seq[side] != rst.seq) {
         ev.add(Evidence::seq_change);
       }
-      if (within(now_ms, h->window_start_ms, params.sweep_window_ns) &&
+      if (ms_within(now_ms, h->window_start_ms, params.sweep_window_ns) &&
           h->seq_changes + 2u >= params.sweep_resets && h->seq != rst.seq) {
         ev.add(Evidence::sweep);
       }
@@ -258,7 +253,7 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
     const int32_t silence = seq_diff(now_ms, f->last_seen_ms);
     const bool idle_context =
         (silence > 0 && static_cast<uint64_t>(silence) * kNsPerMs >= params.idle_gap_ns) ||
-        within(now_ms, f->silence_end_ms, params.quick_close_ns);
+        ms_within(now_ms, f->silence_end_ms, params.quick_close_ns);
     const bool middlebox_marks_expected = reply_style || idle_context;
     if (!idle_context && s.packets > 0 && (rst.ttl + params.ttl_tolerance < s.ttl_min ||
                           rst.ttl > s.ttl_max + params.ttl_tolerance)) {

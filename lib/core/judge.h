@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "core/event.h"
 #include "core/flow.h"
 #include "core/packet_view.h"
 #include "core/parser.h"
@@ -17,12 +18,9 @@ namespace rstguard {
 // matter (RstHistoryTable). Times are worker ms; 0 means "none".
 struct RstHistory {
   uint64_t flow_id = 0;
-  uint64_t packet_number = 0;  // of the newest reset
   uint32_t seq = 0;            // newest reset's seq
-  uint32_t tsval = 0;
   uint32_t ms = 0;             // newest reset's time
   uint32_t side_ms[2] = {0, 0};         // newest reset sent by each side
-  uint64_t side_packet[2] = {0, 0};     // and its packet number
   uint32_t side_seq[2] = {0, 0};
   bool side_reply[2] = {false, false};   // that reset was a closed socket's reply
   bool side_forged[2] = {false, false};  // that reset was judged forged
@@ -33,14 +31,10 @@ struct RstHistory {
   bool race_open = false;        // watching for data_after_rst
   bool closed_flow = false;      // the newest reset closed the connection
   Phase phase_before = Phase::kEmpty;
-  Label label = Label::legit;
-  Validity validity = Validity::unknown;
-  Cause cause = Cause::unknown;
-  EvidenceSet evidence;
-  uint32_t expected_seq = 0;
-  uint32_t receiver_window = 0;
-  bool expected_known = false;
   uint32_t hold_index = 0;  // 1 + the hold queue entry of the newest reset, 0: not held
+  // The newest reset's event as emitted: its verdict, and what an
+  // rst_update that revises it names (worker only; the judge ignores it).
+  RstEvent event;
 };
 
 // Everything the judge may look at besides the reset itself.

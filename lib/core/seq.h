@@ -17,6 +17,15 @@ constexpr bool seq_in_window(uint32_t s, uint32_t left, uint32_t size) {
   return static_cast<uint32_t>(s - left) < size;
 }
 
+// The worker clock is 32-bit milliseconds, wrap-aware like sequence
+// numbers, with 0 meaning "never". True when `then_ms` is set, not after
+// `now_ms`, and at most `limit_ns` before it.
+constexpr bool ms_within(uint32_t now_ms, uint32_t then_ms, uint64_t limit_ns) {
+  if (then_ms == 0) return false;
+  const int32_t d = seq_diff(now_ms, then_ms);
+  return d >= 0 && static_cast<uint64_t>(d) * 1'000'000u <= limit_ns;
+}
+
 static_assert(seq_lt(0xFFFFFFF0u, 0x10u), "wraps");
 static_assert(seq_in_window(5, 0xFFFFFFFEu, 10));
 static_assert(!seq_in_window(5, 6, 0));

@@ -65,6 +65,17 @@ void observe_sender(FlowEntry& f, int side, const PacketView& p) {
   s.set(DirState::kSeen);
 }
 
+// The handshake segment `p` (SYN or SYN/ACK) starts `s`'s sequence space.
+void learn_syn(DirState& s, const PacketView& p) {
+  s.isn = p.seq;
+  s.snd_nxt = p.seq + p.seq_len();
+  s.set(DirState::kSynSeen);
+  if (p.opt.has_wscale) {
+    s.set(DirState::kWsOffered);
+    s.wscale = std::min(p.opt.wscale, kMaxWindowShift);
+  }
+}
+
 void start_syn(FlowEntry& f, int side, const PacketView& p) {
   DirState& s = f.dir[side];
   s = DirState{};
@@ -77,13 +88,7 @@ void start_syn(FlowEntry& f, int side, const PacketView& p) {
   f.last_payload_side = 0xff;
   if (side == 1) f.set(FlowEntry::kOriginIsB);
   f.set(FlowEntry::kOriginKnown);
-  s.isn = p.seq;
-  s.snd_nxt = p.seq + p.seq_len();
-  s.set(DirState::kSynSeen);
-  if (p.opt.has_wscale) {
-    s.set(DirState::kWsOffered);
-    s.wscale = std::min(p.opt.wscale, kMaxWindowShift);
-  }
+  learn_syn(s, p);
 }
 
 }  // namespace
@@ -181,13 +186,7 @@ TrackNote track_segment(FlowEntry& f, int side, const PacketView& p, uint32_t no
   if (p.has(kSyn)) {
     // SYN/ACK from the responder.
     if (!s.has(DirState::kSynSeen) || p.seq != s.isn) {
-      s.isn = p.seq;
-      s.snd_nxt = p.seq + p.seq_len();
-      s.set(DirState::kSynSeen);
-      if (p.opt.has_wscale) {
-        s.set(DirState::kWsOffered);
-        s.wscale = std::min(p.opt.wscale, kMaxWindowShift);
-      }
+      learn_syn(s, p);
       if (r.has(DirState::kWsOffered) && s.has(DirState::kWsOffered)) {
         f.set(FlowEntry::kWsNegotiated);
         f.clear(FlowEntry::kMidstream);

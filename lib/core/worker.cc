@@ -30,11 +30,6 @@ constexpr size_t kCollectMin = 16;
 // forced so that 0 always means "never".
 uint32_t clock_ms(uint64_t ts_ns) { return static_cast<uint32_t>(ts_ns / kNsPerMs) | 1u; }
 
-bool within(uint32_t now_ms, uint32_t then_ms, uint64_t limit_ns) {
-  if (then_ms == 0) return false;
-  const int32_t d = seq_diff(now_ms, then_ms);
-  return d >= 0 && static_cast<uint64_t>(d) * kNsPerMs <= limit_ns;
-}
 
 uint64_t mix(uint64_t h) {
   h ^= h >> 33;
@@ -303,23 +298,15 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
     // Resets toward both ends: the earlier one, toward the other end, is
     // revised too (side-path blockers reset client and server at once).
     if (v.evidence.has(Evidence::both_directions) && prev != nullptr &&
-        prev->side == 1 - side && prev->label != Label::forged) {
-      RstEvent u = e;
-      u.type = EventType::kRstUpdate;
-      u.revises_packet_number = prev->packet_number;
-      u.revises_seq = prev->seq;
-      u.evidence = prev->evidence;
+        prev->side == 1 - side && prev->event.label != Label::forged) {
+      RstEvent u = revise(prev->event, now_ns);
       u.evidence.add(Evidence::both_directions);
       u.label = Label::forged;
-      u.validity = prev->validity;
       u.cause = Cause::injected;
-      u.expected_known = prev->expected_known;
-      u.expected_seq = prev->expected_seq;
-      u.receiver_window = prev->receiver_window;
-      u.to_server = !e.to_server;
-      u.action = params_.actions.for_label(Label::forged);
-      if (u.action == Action::drop) u.action = Action::alert;  // already forwarded
-      ++counters_.rst_updates;
+      u.action = Action::alert;  // it was forwarded already
+      prev->event.label = u.label;
+      prev->event.evidence = u.evidence;
+      prev->event.cause = u.cause;
       emit(u);
       if (prev->closed_flow) {
         f->phase = prev->phase_before;
@@ -331,7 +318,7 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
       h = RstHistory{};
       h.flow_id = f->flow_id;
     }
-    if (within(now_ms, h.window_start_ms, params_.judge.sweep_window_ns)) {
+    if (ms_within(now_ms, h.window_start_ms, params_.judge.sweep_window_ns)) {
       ++h.resets_in_window;
       if (h.seq != p.seq && !v.reply) ++h.seq_changes;
     } else {
@@ -339,23 +326,14 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
       h.resets_in_window = 1;
       h.seq_changes = 0;
     }
-    h.packet_number = packet_number_;
     h.seq = p.seq;
-    h.tsval = p.opt.tsval;
     h.ms = now_ms;
     h.side = static_cast<uint8_t>(side);
     h.side_ms[side] = now_ms;
-    h.side_packet[side] = packet_number_;
     h.side_seq[side] = p.seq;
     h.side_reply[side] = v.reply;
     h.side_forged[side] = v.label == Label::forged;
-    h.label = v.label;
-    h.validity = v.validity;
-    h.cause = v.cause;
-    h.evidence = v.evidence;
-    h.expected_seq = v.expected_seq;
-    h.expected_known = v.expected_known;
-    h.receiver_window = v.receiver_window;
+    h.event = e;
     h.race_open = v.label != Label::forged;
     h.closed_flow = false;
     f->set(FlowEntry::kRstHistory);
@@ -422,27 +400,18 @@ void Worker::resolve_hold(const PacketView& p, FlowEntry& f, int side, uint32_t 
   }
   release(slot, frame, Disposition::kDrop);
   h->race_open = false;
-  h->evidence.add(Evidence::data_after_rst);
-  h->label = Label::forged;
-  h->cause = Cause::injected;
-  RstEvent u = held.event;
-  u.type = EventType::kRstUpdate;
-  u.timestamp_ns = now_ns;
-  u.packet_number = packet_number_;
-  u.revises_packet_number = held.event.packet_number;
-  u.revises_seq = held.event.seq;
+  RstEvent u = revise(held.event, now_ns);
+  u.evidence.add(Evidence::data_after_rst);
   u.label = Label::forged;
-  u.evidence = h->evidence;
   u.cause = Cause::injected;
-  u.action = Action::drop;
-  ++counters_.rst_updates;
+  u.action = Action::drop;  // held, so really dropped
+  h->event = u;
   ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];
   emit(u);
   if (h->closed_flow) {
     f.phase = h->phase_before;
     h->closed_flow = false;
   }
-  (void)now_ms;
 }
 
 void Worker::expire_holds(uint64_t now_ns) {
@@ -454,13 +423,8 @@ void Worker::expire_holds(uint64_t now_ns) {
       // Nobody spoke for the sender: the reset goes through as judged.
       RstHistory* h = history_find(held.event.flow_id);
       if (h != nullptr && h->hold_index == held_head_ + 1) h->hold_index = 0;
-      RstEvent u = held.event;
-      u.type = EventType::kRstUpdate;
-      u.timestamp_ns = now_ns;
-      u.revises_packet_number = held.event.packet_number;
-      u.revises_seq = held.event.seq;
-      u.action = Action::pass;
-      ++counters_.rst_updates;
+      RstEvent u = revise(held.event, now_ns);
+      u.action = Action::pass;  // released as judged
       emit(u);
       release(held_head_, 0, Disposition::kForward);
     } else {
@@ -490,31 +454,18 @@ void Worker::check_race(const PacketView& p, FlowEntry& f, int side, uint32_t no
     return;
   }
   if (!h->race_open || h->side != side || p.has(kSyn)) return;
-  if (!within(now_ms, h->ms, params_.judge.race_window_ns)) {
+  if (!ms_within(now_ms, h->ms, params_.judge.race_window_ns)) {
     h->race_open = false;
     return;
   }
   if (p.payload_len == 0 && !p.has(kFin) && !seq_geq(p.seq, h->seq)) return;
   h->race_open = false;
-  RstEvent u = make_event(p, &f, side, now_ns);
-  u.type = EventType::kRstUpdate;
-  u.packet_number = packet_number_;
-  u.revises_packet_number = h->packet_number;
-  u.revises_seq = h->seq;
-  u.seq = h->seq;
-  h->evidence.add(Evidence::data_after_rst);
-  h->label = label_for(h->evidence, f.has(FlowEntry::kGapSeen), params_.judge);
-  h->cause = h->label == Label::forged ? Cause::injected : h->cause;
-  u.label = h->label;
-  u.validity = h->validity;
-  u.evidence = h->evidence;
-  u.cause = h->cause;
-  u.expected_known = h->expected_known;
-  u.expected_seq = h->expected_seq;
-  u.receiver_window = h->receiver_window;
-  u.action = params_.actions.for_label(h->label);
-  if (u.action == Action::drop) u.action = Action::alert;  // already forwarded
-  ++counters_.rst_updates;
+  RstEvent u = revise(h->event, now_ns);
+  u.evidence.add(Evidence::data_after_rst);
+  u.label = label_for(u.evidence, f.has(FlowEntry::kGapSeen), params_.judge);
+  if (u.label == Label::forged) u.cause = Cause::injected;
+  u.action = u.label == Label::legit ? h->event.action : Action::alert;  // forwarded already
+  h->event = u;
   ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];
   emit(u);
   if (h->closed_flow) {
@@ -535,7 +486,7 @@ RstHistory& Worker::history_slot(uint64_t flow_id) {
 uint32_t Worker::destination_count(const PacketView& p, uint32_t now_ms, bool add) {
   const uint64_t tag = hash_addr(p.dst, p.dst_port) | 1;
   DestinationSlot& d = destinations_[tag & (params_.destination_slots - 1)];
-  const bool live = d.tag == tag && within(now_ms, d.window_start_ms,
+  const bool live = d.tag == tag && ms_within(now_ms, d.window_start_ms,
                                            params_.judge.sweep_window_ns);
   if (!add) return live ? d.count : 0;
   if (!live) {
@@ -551,7 +502,7 @@ uint32_t Worker::destination_count(const PacketView& p, uint32_t now_ms, bool ad
 bool Worker::rate_allows(const IpAddr& src, uint32_t rule, uint32_t per_second, uint32_t now_ms) {
   const uint64_t tag = hash_addr(src, static_cast<uint16_t>(rule)) | 1;
   RateSlot& r = rate_[tag & (params_.rate_limit_slots - 1)];
-  if (r.tag != tag || !within(now_ms, r.window_start_ms, kNsPerSec)) {
+  if (r.tag != tag || !ms_within(now_ms, r.window_start_ms, kNsPerSec)) {
     r.tag = tag;
     r.window_start_ms = now_ms;
     r.count = 0;
@@ -677,6 +628,21 @@ void Worker::host_ttl_set(const IpAddr& a, uint8_t ttl) {
   HostTtlSlot& s = host_ttl_[tag & (params_.host_ttl_slots - 1)];
   s.tag = tag;
   s.ttl = ttl;
+}
+
+// An rst_update of `revised`: the same reset (addresses, direction, rule,
+// trigger, tcp.seq), named by its packet number, stamped with the packet
+// that revises it. The caller sets the new verdict and action.
+RstEvent Worker::revise(const RstEvent& revised, uint64_t now_ns) {
+  RstEvent u = revised;
+  u.type = EventType::kRstUpdate;
+  u.timestamp_ns = now_ns;
+  u.packet_number = packet_number_;
+  u.revises_packet_number = revised.type == EventType::kRst ? revised.packet_number
+                                                             : revised.revises_packet_number;
+  u.revises_seq = revised.seq;
+  ++counters_.rst_updates;
+  return u;
 }
 
 void Worker::emit(const RstEvent& e) {

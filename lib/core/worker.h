@@ -122,6 +122,7 @@ class Worker {
   int host_ttl_get(const IpAddr& a) const;
   void host_ttl_set(const IpAddr& a, uint8_t ttl);
   void emit(const RstEvent& e);
+  RstEvent revise(const RstEvent& revised, uint64_t now_ns);
   bool hold(const RstEvent& e, FlowEntry& f, RstHistory& h, uint16_t frame);
   void release(uint32_t slot, uint16_t before_frame, Disposition d);
   void resolve_hold(const PacketView& p, FlowEntry& f, int side, uint32_t now_ms, uint64_t now_ns,

@@ -278,11 +278,16 @@ TEST(WorkerEvents, NameTheirFrame) {
     for (const RstEvent& e : r.events) {
       ASSERT_GE(e.packet_number, 1u);
       ASSERT_LE(e.packet_number, packets.size());
-      const scenario::Packet& p = packets[e.packet_number - 1];
+      // An update is stamped with the packet that revised it and describes
+      // the reset it revises (README, Events).
+      EXPECT_EQ(e.timestamp_ns, packets[e.packet_number - 1].ts_ns);
+      const uint64_t described =
+          e.type == EventType::kRst ? e.packet_number : e.revises_packet_number;
+      ASSERT_GE(described, 1u);
+      const scenario::Packet& p = packets[described - 1];
       PacketView v;
       const auto len = static_cast<uint32_t>(p.frame.size());
       ASSERT_EQ(parse_frame(p.frame.data(), len, len, v), ParseResult::ok);
-      EXPECT_EQ(e.timestamp_ns, p.ts_ns);
       EXPECT_EQ(e.tcp_flags, v.tcp_flags);
       EXPECT_TRUE(e.src == v.src);
       EXPECT_EQ(e.src_port, v.src_port);
@@ -296,6 +301,8 @@ TEST(WorkerEvents, NameTheirFrame) {
         EXPECT_EQ(e.payload_len, v.payload_len);
       } else {
         EXPECT_LT(e.revises_packet_number, e.packet_number);
+        EXPECT_TRUE(v.has(kRst));
+        EXPECT_EQ(e.revises_seq, v.seq);
       }
     }
   }
