@@ -23,6 +23,7 @@
 
 #include "app/reload.h"
 #include "app/signals.h"
+#include "dpdk/capture_file.h"
 #include "dpdk/live_worker.h"
 #include "dpdk/port.h"
 #include "output/event_json.h"
@@ -230,6 +231,16 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
     }
 
     std::vector<rte_ring*> event_rings;
+    std::vector<rte_ring*> flagged_rings;
+    std::unique_ptr<CaptureWriter> flagged_writer;
+    if (ok && !cfg.output.flagged.empty()) {
+      std::string error;
+      flagged_writer = CaptureWriter::open(cfg.output.flagged, 1, &error);
+      if (!flagged_writer) {
+        spdlog::error("{}", error);
+        ok = false;
+      }
+    }
     std::vector<std::unique_ptr<dpdk::LiveWorker>> workers;
     if (ok) {
       WorkerParams wp;
@@ -251,6 +262,18 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
           break;
         }
         event_rings.push_back(r);
+        rte_ring* fr = nullptr;
+        if (flagged_writer) {
+          const std::string fname = "rg_flagged_" + std::to_string(w);
+          fr = rte_ring_create_elem(fname.c_str(), sizeof(dpdk::FlaggedPacket), 1024,
+                                    rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
+          if (fr == nullptr) {
+            spdlog::error("cannot create ring {}: {}", fname, rte_strerror(rte_errno));
+            ok = false;
+            break;
+          }
+          flagged_rings.push_back(fr);
+        }
         std::vector<dpdk::RxSource> sources;
         for (const dpdk::PortState& st : states) {
           // Queue w of every port; with fewer queues than workers, the
@@ -259,13 +282,22 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
         }
         wp.index = w;  // its own trigger scanner
         workers.push_back(std::make_unique<dpdk::LiveWorker>(
-            w, shared, wp, std::move(sources), r, static_cast<int>(rte_socket_id())));
+            w, shared, wp, std::move(sources), r, static_cast<int>(rte_socket_id()), fr));
       }
     }
 
     const bool print = !options.quiet && cfg.output.events != "-";
     std::vector<RstEvent> drained(256);
     const auto drain = [&]() {
+      dpdk::FlaggedPacket fp;
+      for (rte_ring* r : flagged_rings) {
+        while (rte_ring_dequeue_elem(r, &fp, sizeof(fp)) == 0) {
+          if (flagged_writer && !flagged_writer->write(fp.data, fp.caplen, fp.wire_len, fp.ts_ns)) {
+            spdlog::error("{}", flagged_writer->error());
+            flagged_writer.reset();
+          }
+        }
+      }
       for (rte_ring* r : event_rings) {
         for (;;) {
           const unsigned n = rte_ring_dequeue_burst_elem(r, drained.data(), sizeof(RstEvent),
@@ -339,6 +371,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       rte_eal_mp_wait_lcore();
       drain();
       sink->flush();
+      if (flagged_writer) flagged_writer->flush();
     } else {
       status = kExitSetup;
     }
@@ -387,6 +420,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
     }
     workers.clear();
     for (rte_ring* r : event_rings) rte_ring_free(r);
+    for (rte_ring* r : flagged_rings) rte_ring_free(r);
     for (rte_ring* r : shared.handoff) rte_ring_free(r);
     for (const dpdk::PortState& st : states) {
       rte_eth_dev_stop(st.port_id);

@@ -42,6 +42,14 @@ int run_offline(const Options& options, const config::Config& cfg) {
       return 1;
     }
   }
+  std::unique_ptr<CaptureWriter> flagged;
+  if (!cfg.output.flagged.empty()) {
+    flagged = CaptureWriter::open(cfg.output.flagged, reader->link_type(), &error);
+    if (!flagged) {
+      spdlog::error("{}", error);
+      return 1;
+    }
+  }
   std::unique_ptr<output::EventSink> sink;
   try {
     sink = std::make_unique<output::EventSink>(cfg.output.events);
@@ -87,8 +95,20 @@ int run_offline(const Options& options, const config::Config& cfg) {
       if (rel[next].disposition == Disposition::kForward) emit_frame(held[rel[next].slot]);
     }
   };
+  // Events name their packet by number; the burst's records are still
+  // mapped, so a flagged reset is written from them.
+  uint64_t burst_first = 1;
+  size_t burst_size = 0;
   const auto drain_events = [&]() {
     for (const RstEvent& e : worker->events()) {
+      if (flagged && e.type == EventType::kRst && e.label != Label::legit &&
+          e.packet_number >= burst_first && e.packet_number < burst_first + burst_size) {
+        const CaptureRecord& r = records[e.packet_number - burst_first];
+        if (!flagged->write(r.data, r.caplen, r.wire_len, r.ts_ns)) {
+          spdlog::error("{}", flagged->error());
+          flagged.reset();
+        }
+      }
       sink->write(e);
       if (print) std::fputs((output::format_event_text(e) + "\n").c_str(), stdout);
     }
@@ -116,6 +136,8 @@ int run_offline(const Options& options, const config::Config& cfg) {
       frames[i] = Frame{records[i].data, records[i].caplen, records[i].wire_len, records[i].ts_ns,
                         normalize_link_type(records[i].link_type)};
     }
+    burst_first = worker->counters().pkt_total + 1;
+    burst_size = n;
     worker->process_burst(frames, static_cast<uint16_t>(n), dispositions);
     size_t next = 0;
     for (size_t i = 0; i < n; ++i) {
@@ -129,6 +151,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
     if (n < burst) break;
   }
   // End of input: what is still held goes through as judged.
+  burst_size = 0;
   worker->flush_holds(false);
   size_t next = 0;
   apply_releases(next, UINT16_MAX);
@@ -137,6 +160,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   sink->flush();
+  if (flagged && !flagged->flush()) spdlog::error("{}", flagged->error());
   if (writer && !writer->flush()) {
     spdlog::error("{}", writer->error());
     write_failed = true;

@@ -21,6 +21,7 @@ out-of-window or no flow; the evidence and the cause.
   -c, --config FILE       YAML configuration (default: built-in defaults;
                           config/rstguard.yaml documents every key)
       --stats-json FILE   write the end-of-run summary as JSON
+      --flagged FILE      write every suspicious or forged reset to a pcap
       --verbosity all|suspicious
                           events for every reset, or only suspicious/forged
       --flow-capacity N   concurrent flows per worker
@@ -45,7 +46,7 @@ configuration error.
 std::optional<Options> parse_options(int argc, char** argv, std::string* error) {
   enum : int {
     kStatsJson = 1000, kVerbosity, kFlowCapacity, kLogLevel, kMode, kVersion, kWorkers, kPorts,
-    kAlertOnly, kIdleSleep,
+    kAlertOnly, kIdleSleep, kFlagged,
   };
   static const option kLong[] = {
       {"read", required_argument, nullptr, 'r'},
@@ -64,6 +65,7 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error) 
       {"ports", required_argument, nullptr, kPorts},
       {"alert-only", no_argument, nullptr, kAlertOnly},
       {"idle-sleep", required_argument, nullptr, kIdleSleep},
+      {"flagged", required_argument, nullptr, kFlagged},
       {nullptr, 0, nullptr, 0},
   };
   Options o;
@@ -99,6 +101,7 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error) 
       case kPorts: o.ports = optarg; break;
       case kAlertOnly: o.alert_only = true; break;
       case kIdleSleep: o.idle_sleep = optarg; break;
+      case kFlagged: o.flagged_path = optarg; break;
       case ':':
         *error = std::string("option ") + argv[optind - 1] + " needs a value";
         return std::nullopt;
@@ -136,6 +139,7 @@ void apply_overrides(const Options& o, config::Config& c) {
   const std::string where = "command line";
   if (o.events_path) c.output.events = *o.events_path;
   if (o.stats_json_path) c.output.stats_json = *o.stats_json_path;
+  if (o.flagged_path) c.output.flagged = *o.flagged_path;
   if (o.log_level) {
     static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     bool ok = false;

@@ -16,6 +16,7 @@ struct Options {
   std::string config_path;       // -c
   std::optional<std::string> events_path;
   std::optional<std::string> stats_json_path;
+  std::optional<std::string> flagged_path;
   std::optional<std::string> verbosity;
   std::optional<std::string> log_level;
   std::optional<uint64_t> flow_capacity;

@@ -293,6 +293,7 @@ void read_output(const Entry& section, OutputConfig& output) {
                  read_choice<EventVerbosity>(e, "all|suspicious", verbosity_from_name);
            }},
           {"stats_json", [&output](const Entry& e) { output.stats_json = read_string(e); }},
+          {"flagged", [&output](const Entry& e) { output.flagged = read_string(e); }},
           {"log_level",
            [&output](const Entry& e) {
              output.log_level = read_choice<std::string>(

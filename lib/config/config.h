@@ -20,6 +20,7 @@ struct OutputConfig {
   std::string events = "rstguard-events.json";  // "-" writes to stdout
   EventVerbosity verbosity = EventVerbosity::kAll;
   std::string stats_json;  // empty: no machine-readable summary file
+  std::string flagged;     // pcap of every suspicious or forged reset; empty: none
   std::string log_level = "info";
 };
 

@@ -11,6 +11,9 @@
 
 #include "core/parser.h"
 
+#include <algorithm>
+#include <cstring>
+
 namespace rstguard::dpdk {
 namespace {
 
@@ -20,12 +23,14 @@ static_assert(sizeof(RstEvent) % 4 == 0, "rte_ring elements are multiples of 4 b
 }  // namespace
 
 LiveWorker::LiveWorker(uint16_t index, const LiveShared& shared, const WorkerParams& params,
-                       std::vector<RxSource> sources, rte_ring* events, int socket)
+                       std::vector<RxSource> sources, rte_ring* events, int socket,
+                       rte_ring* flagged)
     : index_(index),
       shared_(shared),
       core_(params),
       sources_(std::move(sources)),
       events_(events),
+      flagged_(flagged),
       held_(core_.hold_capacity(), nullptr) {
   if (shared_.forward) {
     tx_buffers_.assign(shared_.peer.size(), nullptr);
@@ -112,6 +117,21 @@ void LiveWorker::process(rte_mbuf** pkts, uint16_t n, uint64_t now) {
                        rte_pktmbuf_pkt_len(m), now, 1};
   }
   core_.process_burst(frames_, n, dispositions_);
+  if (flagged_ != nullptr) {
+    // Copy flagged resets before their mbufs leave (resets are rare).
+    const uint64_t first = core_.counters().pkt_total - n + 1;
+    for (const RstEvent& e : core_.events()) {
+      if (e.type != EventType::kRst || e.label == Label::legit) continue;
+      if (e.packet_number < first || e.packet_number >= first + n) continue;
+      const Frame& fr = frames_[e.packet_number - first];
+      FlaggedPacket fp;
+      fp.ts_ns = fr.ts_ns;
+      fp.wire_len = fr.wire_len;
+      fp.caplen = std::min<uint32_t>(fr.len, kFlaggedSnap);
+      std::memcpy(fp.data, fr.data, fp.caplen);
+      if (rte_ring_enqueue_elem(flagged_, &fp, sizeof(fp)) != 0) ++stats_.flagged_overflow;
+    }
+  }
   size_t next = 0;
   for (uint16_t i = 0; i < n; ++i) {
     apply_releases(next, i);  // a connection's packets keep their order

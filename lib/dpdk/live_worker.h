@@ -46,6 +46,17 @@ struct LiveShared {
   rte_rcu_qsbr* rcu = nullptr;
 };
 
+// A copy of a flagged reset (its first kFlaggedSnap bytes) for the main
+// lcore's capture file: the mbuf itself leaves on the wire or is freed.
+inline constexpr uint32_t kFlaggedSnap = 256;
+struct FlaggedPacket {
+  uint64_t ts_ns;
+  uint32_t wire_len;
+  uint32_t caplen;
+  uint8_t data[kFlaggedSnap];
+};
+static_assert(sizeof(FlaggedPacket) % 4 == 0);
+
 struct LiveStats {
   uint64_t rx = 0;
   uint64_t tx = 0;
@@ -55,12 +66,16 @@ struct LiveStats {
   uint64_t handoff_in = 0;
   uint64_t handoff_overflow = 0;  // ring full: handled here instead (counted)
   uint64_t event_overflow = 0;    // event ring full: event lost (counted)
+  uint64_t flagged_overflow = 0;  // flagged-packet ring full (counted)
 };
 
 class LiveWorker {
  public:
+  // `flagged`: a ring of FlaggedPacket for suspicious and forged resets,
+  // or nullptr when no capture of them is kept.
   LiveWorker(uint16_t index, const LiveShared& shared, const WorkerParams& params,
-             std::vector<RxSource> sources, rte_ring* events, int socket);
+             std::vector<RxSource> sources, rte_ring* events, int socket,
+             rte_ring* flagged = nullptr);
   ~LiveWorker();
   LiveWorker(const LiveWorker&) = delete;
   LiveWorker& operator=(const LiveWorker&) = delete;
@@ -91,6 +106,7 @@ class LiveWorker {
   Worker core_;
   std::vector<RxSource> sources_;
   rte_ring* events_;
+  rte_ring* flagged_;
   std::vector<rte_eth_dev_tx_buffer*> tx_buffers_;  // by port id (inline)
   std::vector<rte_mbuf*> held_;
   LiveStats stats_;

@@ -87,7 +87,8 @@ def inline_one_worker_drops_forged_like_offline():
     rc, out, err = live("in1", ["-l", "0-1",
                                 f"--vdev=net_pcap0,rx_pcap={demo},tx_pcap={path('in1-0.pcap')}",
                                 f"--vdev=net_pcap1,rx_pcap={empty},tx_pcap={path('in1-1.pcap')}"],
-                        ["--mode", "inline", "-q", "-e", path("in1.json"), "--stats-json", path("in1-stats.json")])
+                        ["--mode", "inline", "-q", "-e", path("in1.json"), "--stats-json", path("in1-stats.json"),
+                         "--flagged", path("in1-flagged.pcap")])
     assert rc == 0, (rc, err)
     assert "ready" in err, err
     assert records(path("in1-1.pcap")) == records(path("offline-out.pcap")), "wire output differs from offline -w"
@@ -95,6 +96,11 @@ def inline_one_worker_drops_forged_like_offline():
     assert verdicts(path("in1.json")) == verdicts(offline_events)
     st = json.load(open(path("in1-stats.json")))
     assert st["counters"]["pkt.dropped"] == 2 and st["flows_split"] == 0, st
+    # The flagged capture holds the two forged resets, as offline would write them.
+    subprocess.run([rstguard, "-q", "-r", demo, "-e", path("off-fl.json"), "--flagged", path("off-flagged.pcap")],
+                   check=True, stdout=subprocess.DEVNULL)
+    assert records(path("in1-flagged.pcap")) == records(path("off-flagged.pcap")), "flagged captures differ"
+    assert len(records(path("in1-flagged.pcap"))) == 2
 
 
 @test

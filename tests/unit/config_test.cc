@@ -67,6 +67,7 @@ const std::set<std::string> kAllKeys = {
     "output.events",
     "output.verbosity",
     "output.stats_json",
+    "output.flagged",
     "output.log_level",
     "burst_size",
 };
@@ -239,6 +240,7 @@ output:
   events: "-"
   verbosity: suspicious
   stats_json: /var/lib/rstguard/stats.json
+  flagged: /var/lib/rstguard/flagged.pcap
   log_level: debug
 burst_size: 64
 )";
@@ -272,6 +274,7 @@ burst_size: 64
   EXPECT_EQ(c.output.verbosity, EventVerbosity::kSuspiciousAndForged);
   EXPECT_EQ(c.output.stats_json, "/var/lib/rstguard/stats.json");
   EXPECT_EQ(c.output.log_level, "debug");
+  EXPECT_EQ(c.output.flagged, "/var/lib/rstguard/flagged.pcap");
   EXPECT_EQ(c.burst_size, 64u);
   EXPECT_EQ(c.hold.max_time_ns, 50 * kNsPerMs);
   EXPECT_EQ(c.evidence_actions[static_cast<int>(Evidence::sweep)], static_cast<int>(Action::drop));
