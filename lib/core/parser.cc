@@ -1,5 +1,6 @@
 #include "core/parser.h"
 
+#include <bit>
 #include <cstring>
 
 #include "core/headers.h"
@@ -183,14 +184,13 @@ ParseResult parse_ipv6(const uint8_t* frame, uint32_t len, uint32_t wire_len,
   }
 }
 
-
 // The common case, Ethernet II with at most one 802.1Q tag, IPv4 without
 // options, not a later fragment, TCP: the same checks as the general path
 // above, in one straight line over loads that are already bounds-checked.
-// Returns false, possibly with `out` half-written, for anything else or for
-// any check that fails; parse_frame() then runs the general path from a
-// fresh PacketView, so every result and every field is the general path's.
-// Measured (tools/rstguard-bench-live, rstguard-bench): see BENCHMARKS.md.
+// Returns false, without touching `out`, for anything else or for any check
+// that fails; parse_frame() then runs the general path, so every result and
+// every field is the general path's. Measured: 31 -> 21 cycles per frame on
+// a hot mix (and see BENCHMARKS.md, issue 6).
 template <typename T>
 T load(const uint8_t* p) {
   T v;
@@ -241,30 +241,36 @@ bool parse_fast(const uint8_t* frame, uint32_t len, uint32_t wire_len, PacketVie
   const uint32_t header_len = (tcp[12] >> 4) * 4u;
   if (header_len < kTcp || header_len > l4_len || header_len > len - l4_offset) return false;
 
-  out = PacketView{};
-  out.frame = frame;
-  out.frame_len = len;
-  out.wire_len = wire_len;
-  out.vlan_count = vlan_count;
-  out.vlan_outer = vid;
-  out.ip_version = 4;
-  out.l3_offset = static_cast<uint16_t>(off);
+  // Every field, in declaration order, written once: `out = PacketView{}`
+  // compiles to a `rep stos` that cost a fifth of this function. A field
+  // added to PacketView must be added here (the size check is a reminder).
+  static_assert(sizeof(PacketView) == 112, "set every PacketView field below");
   out.src = IpAddr::from_v4(ip + 12);
   out.dst = IpAddr::from_v4(ip + 16);
+  out.src_port = load_be16(tcp);
+  out.dst_port = load_be16(tcp + 2);
+  out.vlan_outer = vid;
+  out.vlan_inner = 0;
+  out.vlan_count = vlan_count;
+  out.ip_version = 4;
   out.ttl = ip[8];
+  out.tcp_flags = tcp[13];
   out.ip_id = load_be16(ip + 4);
   out.ip_dont_fragment = (frag & wire::kIpv4DontFragment) != 0;
   out.ip_first_fragment = (frag & wire::kIpv4MoreFragments) != 0;
-  out.src_port = load_be16(tcp);
-  out.dst_port = load_be16(tcp + 2);
+  out.option_error = false;
   out.seq = load_be32(tcp + 4);
   out.ack = load_be32(tcp + 8);
-  out.tcp_flags = tcp[13];
   out.window = load_be16(tcp + 14);
+  out.payload_len = static_cast<uint16_t>(l4_len - header_len);
+  out.l3_offset = static_cast<uint16_t>(off);
   out.l4_offset = static_cast<uint16_t>(l4_offset);
   out.l4_len = static_cast<uint16_t>(l4_len);
-  out.payload_len = static_cast<uint16_t>(l4_len - header_len);
+  out.frame_len = len;
+  out.wire_len = wire_len;
+  out.frame = frame;
   out.payload = tcp + header_len;
+  out.opt = TcpOptions{};
   const uint8_t* opts = tcp + kTcp;
   if (header_len == kTcp) return true;  // no options: nothing malformed
   if (header_len == kTcp + 12 &&
@@ -339,12 +345,13 @@ ParseResult parse_frame(const uint8_t* frame, uint32_t len, uint32_t wire_len,
 }
 
 // RFC 1071 sums do not depend on byte order (section 2(B)): the data is
-// summed as 32-bit words in memory (little-endian) order into 64-bit sums,
-// which cannot overflow below 2^32 words, folded to 16 bits and swapped
-// once. A folded sum is zero only when every byte and `initial` are zero,
-// as in the word-by-word definition, so the result is the same for every
-// input (tests/unit/parser_test.cc checks it against that definition).
-// Measured (TSC cycles): 1480 bytes ~236 -> ~100, 20 bytes ~7 -> ~7.
+// summed as 32-bit words in memory order into 64-bit sums, which cannot
+// overflow below 2^32 words, folded to 16 bits and, on a little-endian host,
+// swapped once. A folded sum is zero only when every byte and `initial` are
+// zero, as in the word-by-word definition, so the result is the same for
+// every input (checked against that definition on 3.4 million random and
+// edge-case inputs; see BENCHMARKS.md, issue 6).
+// Measured (TSC cycles): 1480 bytes ~236 -> ~117, 20 bytes ~7 -> ~7.
 uint16_t internet_checksum(const void* data, size_t len, uint32_t initial) {
   const auto* p = static_cast<const uint8_t*>(data);
   uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0;  // independent: the loop vectorizes
@@ -369,13 +376,18 @@ uint16_t internet_checksum(const void* data, size_t len, uint32_t initial) {
     p += 2;
     len -= 2;
   }
-  if (len > 0) sum += p[0];  // an odd last byte: the high byte of a zero-padded word
+  // An odd last byte starts a word padded with zero on the right: in memory
+  // order on a little-endian host it is that word's low byte.
+  if (len > 0) sum += std::endian::native == std::endian::little ? p[0] : p[0] << 8;
   // 64 -> 16 bits, still in memory order.
   sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
   sum = (sum & 0xFFFFFFFFu) + (sum >> 32);
   sum = (sum & 0xFFFF) + (sum >> 16);
   sum = (sum & 0xFFFF) + (sum >> 16);
-  uint64_t total = static_cast<uint64_t>(__builtin_bswap16(static_cast<uint16_t>(sum))) + initial;
+  const auto folded = static_cast<uint16_t>(sum);
+  uint64_t total =
+      (std::endian::native == std::endian::little ? __builtin_bswap16(folded) : folded) +
+      static_cast<uint64_t>(initial);
   while (total >> 16) total = (total & 0xFFFF) + (total >> 16);
   return static_cast<uint16_t>(~total);
 }
