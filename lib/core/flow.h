@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "core/packet_view.h"
 
@@ -20,17 +21,27 @@ struct FlowKey {
   uint16_t vlan_outer;
   uint16_t vlan_inner;
 
+  // Five 64-bit words, compared without a library call (the key is 40
+  // bytes, no padding).
   friend bool operator==(const FlowKey& x, const FlowKey& y) {
-    return std::memcmp(&x, &y, sizeof(FlowKey)) == 0;
+    uint64_t a[5], b[5];
+    std::memcpy(a, &x, sizeof(a));
+    std::memcpy(b, &y, sizeof(b));
+    return ((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]) | (a[4] ^ b[4])) == 0;
   }
 };
-static_assert(sizeof(FlowKey) == 40);
+static_assert(sizeof(FlowKey) == 40 && std::has_unique_object_representations_v<FlowKey>);
 
 // Side 0 is (addr_a, port_a). Returns the key and which side sent `p`.
 inline FlowKey make_flow_key(const PacketView& p, int& sender_side) {
   FlowKey k;
-  const int c = std::memcmp(p.src.bytes, p.dst.bytes, 16);
-  const bool src_first = c < 0 || (c == 0 && p.src_port <= p.dst_port);
+  // Order by address (as big-endian 128-bit numbers), then port.
+  uint64_t s[2], d[2];
+  std::memcpy(s, p.src.bytes, 16);
+  std::memcpy(d, p.dst.bytes, 16);
+  const uint64_t s0 = __builtin_bswap64(s[0]), d0 = __builtin_bswap64(d[0]);
+  const uint64_t s1 = __builtin_bswap64(s[1]), d1 = __builtin_bswap64(d[1]);
+  const bool src_first = s0 < d0 || (s0 == d0 && (s1 < d1 || (s1 == d1 && p.src_port <= p.dst_port)));
   sender_side = src_first ? 0 : 1;
   k.addr_a = src_first ? p.src : p.dst;
   k.addr_b = src_first ? p.dst : p.src;

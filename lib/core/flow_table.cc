@@ -64,12 +64,6 @@ FlowTable::FlowTable(const FlowTableParams& params, Counters* counters)
 
 FlowTable::~FlowTable() { std::free(table_); }
 
-void FlowTable::prefetch(uint64_t hash) const {
-  const FlowEntry* e = &table_[home(hash)];
-  __builtin_prefetch(e, 1, 3);
-  __builtin_prefetch(reinterpret_cast<const char*>(e) + 64, 1, 3);
-}
-
 FlowEntry* FlowTable::find(const FlowKey& key, uint64_t hash, uint32_t now_ms) {
   const uint32_t tag = hash_tag(hash);
   for (size_t i = home(hash);; i = next(i)) {
