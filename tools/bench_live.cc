@@ -108,6 +108,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "bench_common.h"
 #include "core/counters.h"
 #include "core/flow.h"
 #include "core/headers.h"
@@ -119,6 +120,13 @@
 
 namespace rstguard::bench_live {
 namespace {
+
+using bench_common::evicted;
+using bench_common::parse_count;
+using bench_common::parse_errors;
+using bench_common::pct;
+using bench_common::PerfControl;
+using bench_common::Rng;
 
 using wire::tcpflag::kAck;
 using wire::tcpflag::kFin;
@@ -154,23 +162,6 @@ constexpr double kAssumedMpps = 25;  // per worker, to size the closed entries' 
 
 // splitmix64: deterministic, fast; one per slot (seeded by slot) so that a
 // slot's plan does not depend on which worker builds it.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint32_t below(uint32_t n) { return static_cast<uint32_t>(((next() >> 32) * n) >> 32); }
-  uint32_t between(uint32_t lo, uint32_t hi) { return lo + below(hi - lo + 1); }
-  double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  bool chance(double p) { return unit() < p; }
-
- private:
-  uint64_t state_;
-};
 
 // Sum of the 16-bit words of `len` bytes (len % 4 == 0) as they lie in
 // memory; folded and complemented it is the Internet checksum, in network
@@ -890,22 +881,6 @@ struct Options {
   std::string perf_ctl;  // perf --control FIFOs: sample only one-worker windows
 };
 
-bool parse_count(std::string_view s, uint64_t& out) {
-  char* end = nullptr;
-  const std::string z(s);
-  const double v = std::strtod(z.c_str(), &end);
-  uint64_t mult = 1;
-  if (*end == 'k' || *end == 'K') {
-    mult = 1000;
-    ++end;
-  } else if (*end == 'm' || *end == 'M') {
-    mult = 1'000'000;
-    ++end;
-  }
-  if (end == z.c_str() || *end != '\0' || v <= 0) return false;
-  out = static_cast<uint64_t>(v * static_cast<double>(mult));
-  return out > 0;
-}
 
 const char kUsage[] =
     "usage: rstguard-bench-live [--flows N[,N...]] [--seconds S] [--rounds R]\n"
@@ -1128,46 +1103,6 @@ struct FlowsResult {
   uint64_t events_drained = 0;
 };
 
-// perf's control FIFOs (perf record --control=fifo:CTL[,ACK]): "enable"
-// around each measured one-worker window, "disable" after; with ACK, each
-// waits for perf's acknowledgement. Inert when no path was given.
-class PerfControl {
- public:
-  explicit PerfControl(const std::string& paths) {
-    if (paths.empty()) return;
-    const size_t comma = paths.find(',');
-    const std::string ctl = paths.substr(0, comma);
-    ctl_fd_ = ::open(ctl.c_str(), O_WRONLY);
-    if (ctl_fd_ < 0) std::perror(("rstguard-bench-live: " + ctl).c_str());
-    if (comma != std::string::npos) {
-      const std::string ack = paths.substr(comma + 1);
-      ack_fd_ = ::open(ack.c_str(), O_RDONLY);
-      if (ack_fd_ < 0) std::perror(("rstguard-bench-live: " + ack).c_str());
-    }
-  }
-  ~PerfControl() {
-    if (ctl_fd_ >= 0) ::close(ctl_fd_);
-    if (ack_fd_ >= 0) ::close(ack_fd_);
-  }
-  PerfControl(const PerfControl&) = delete;
-  PerfControl& operator=(const PerfControl&) = delete;
-  void enable() const { say("enable\n"); }
-  void disable() const { say("disable\n"); }
-
- private:
-  void say(std::string_view s) const {
-    if (ctl_fd_ < 0) return;
-    if (::write(ctl_fd_, s.data(), s.size()) < 0) {
-      std::perror("rstguard-bench-live: perf-ctl");
-      return;
-    }
-    char c = 0;
-    while (ack_fd_ >= 0 && ::read(ack_fd_, &c, 1) == 1 && c != '\n') {
-    }
-  }
-  int ctl_fd_ = -1;
-  int ack_fd_ = -1;
-};
 
 // The workers of one configuration (one worker, or two), their generators
 // and lcores. Built before the measured windows, kept across them.
@@ -1182,7 +1117,7 @@ struct Crew {
 class Bench {
  public:
   Bench(const Options& opt, unsigned one_lcore, std::vector<unsigned> two_lcores)
-      : opt_(opt), one_lcore_(one_lcore), two_lcores_(std::move(two_lcores)), perf_(opt.perf_ctl) {}
+      : opt_(opt), one_lcore_(one_lcore), two_lcores_(std::move(two_lcores)), perf_(opt.perf_ctl, "rstguard-bench-live") {}
 
   bool init() {
     pool_ = rte_pktmbuf_pool_create("bench_mbufs", kMbufs, kMbufCache, 0,
@@ -1444,18 +1379,7 @@ class Bench {
 
 // --------------------------------------------------------------- output ---
 
-double pct(uint64_t a, uint64_t b) { return b ? 100.0 * static_cast<double>(a) / b : 0; }
 uint64_t label(const Counters& c, Label l) { return c.rst_label[static_cast<int>(l)]; }
-uint64_t parse_errors(const Counters& c) {
-  uint64_t n = 0;
-  for (int i = 0; i < kParseResultCount; ++i) {
-    if (parse_result_is_error(static_cast<ParseResult>(i))) n += c.parse[i];
-  }
-  return n;
-}
-uint64_t evicted(const Counters& c) {
-  return c.flow_evicted_embryonic + c.flow_evicted_closed + c.flow_evicted_established;
-}
 
 void print_loop(const char* name, const LoopResult& l) {
   std::printf("  %-11s %7.2f Mpps  %6.1f ns/pkt  %6.1f cycles/pkt  (%" PRIu64

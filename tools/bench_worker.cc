@@ -73,6 +73,7 @@
 #include <string_view>
 #include <vector>
 
+#include "bench_common.h"
 #include "core/counters.h"
 #include "core/flow.h"
 #include "core/flow_table.h"
@@ -82,6 +83,13 @@
 #include "core/worker.h"
 
 namespace rstguard::bench {
+
+using bench_common::evicted;
+using bench_common::parse_count;
+using bench_common::parse_errors;
+using bench_common::pct;
+using bench_common::PerfControl;
+using bench_common::Rng;
 namespace {
 
 using wire::tcpflag::kAck;
@@ -137,30 +145,6 @@ class TscRate {
 // ------------------------------------------------------------------ rng ---
 
 // splitmix64: deterministic, fast, good enough to pick flows and sizes.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : state_(seed) {}
-  uint64_t next() {
-    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  uint32_t below(uint32_t n) {  // uniform in [0, n)
-    return static_cast<uint32_t>(((next() >> 32) * n) >> 32);
-  }
-  uint32_t between(uint32_t lo, uint32_t hi) { return lo + below(hi - lo + 1); }
-  double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }
-  bool chance(double p) { return unit() < p; }
-  // Geometric on {1, 2, ...} with the given mean.
-  uint32_t geometric(double mean) {
-    const double u = 1.0 - unit();
-    return 1 + static_cast<uint32_t>(std::log(u) / std::log(1.0 - 1.0 / mean));
-  }
-
- private:
-  uint64_t state_;
-};
 
 uint64_t mix64(uint64_t x) {
   x ^= x >> 33;
@@ -700,46 +684,6 @@ struct Options {
   std::string perf_ctl;  // perf --control FIFO: sampling only in measured loops
 };
 
-// perf's control FIFOs (perf record --control=fifo:CTL[,ACK]): "enable"
-// before each measured worker loop, "disable" after; with ACK, each waits
-// for perf's acknowledgement. Inert when no path was given.
-class PerfControl {
- public:
-  explicit PerfControl(const std::string& paths) {
-    if (paths.empty()) return;
-    const size_t comma = paths.find(',');
-    const std::string ctl = paths.substr(0, comma);
-    ctl_fd_ = ::open(ctl.c_str(), O_WRONLY);
-    if (ctl_fd_ < 0) std::perror(("rstguard-bench: " + ctl).c_str());
-    if (comma != std::string::npos) {
-      const std::string ack = paths.substr(comma + 1);
-      ack_fd_ = ::open(ack.c_str(), O_RDONLY);
-      if (ack_fd_ < 0) std::perror(("rstguard-bench: " + ack).c_str());
-    }
-  }
-  ~PerfControl() {
-    if (ctl_fd_ >= 0) ::close(ctl_fd_);
-    if (ack_fd_ >= 0) ::close(ack_fd_);
-  }
-  PerfControl(const PerfControl&) = delete;
-  PerfControl& operator=(const PerfControl&) = delete;
-  void enable() const { say("enable\n"); }
-  void disable() const { say("disable\n"); }
-
- private:
-  void say(std::string_view s) const {
-    if (ctl_fd_ < 0) return;
-    if (::write(ctl_fd_, s.data(), s.size()) < 0) {
-      std::perror("rstguard-bench: perf-ctl");
-      return;
-    }
-    char c = 0;
-    while (ack_fd_ >= 0 && ::read(ack_fd_, &c, 1) == 1 && c != '\n') {
-    }
-  }
-  int ctl_fd_ = -1;
-  int ack_fd_ = -1;
-};
 
 struct RunResult {
   uint64_t flows = 0;
@@ -849,21 +793,10 @@ double mpps(const LoopTotals& t, double tpn) {
   const double ns = per_packet_ns(t, tpn);
   return ns > 0 ? 1e3 / ns : 0;
 }
-double pct(uint64_t a, uint64_t b) { return b ? 100.0 * static_cast<double>(a) / b : 0; }
 
 uint64_t label_count(const Counters& c, Label l) { return c.rst_label[static_cast<int>(l)]; }
 
-uint64_t parse_errors(const Counters& c) {
-  uint64_t n = 0;
-  for (int i = 0; i < kParseResultCount; ++i) {
-    if (parse_result_is_error(static_cast<ParseResult>(i))) n += c.parse[i];
-  }
-  return n;
-}
 
-uint64_t evicted(const Counters& c) {
-  return c.flow_evicted_embryonic + c.flow_evicted_closed + c.flow_evicted_established;
-}
 
 void print_text_header(const Options& opt, int cpu, const FrameRing& ring, double tpn) {
   std::printf(
@@ -994,28 +927,6 @@ int pin_to_cpu1() {
 }
 
 // "10000", "10k", "1M", "2^20".
-bool parse_count(std::string_view s, uint64_t& out) {
-  if (s.substr(0, 2) == "2^") {
-    const int e = std::atoi(std::string(s.substr(2)).c_str());
-    if (e <= 0 || e > 40) return false;
-    out = uint64_t{1} << e;
-    return true;
-  }
-  char* end = nullptr;
-  const std::string z(s);
-  const double v = std::strtod(z.c_str(), &end);
-  uint64_t mult = 1;
-  if (*end == 'k' || *end == 'K') {
-    mult = 1000;
-    ++end;
-  } else if (*end == 'm' || *end == 'M') {
-    mult = 1'000'000;
-    ++end;
-  }
-  if (end == z.c_str() || *end != '\0' || v <= 0) return false;
-  out = static_cast<uint64_t>(v * static_cast<double>(mult));
-  return out > 0;
-}
 
 const char kUsage[] =
     "usage: rstguard-bench [--flows N[,N...]] [--seconds S] [--burst B] [--ring FRAMES]\n"
@@ -1094,7 +1005,7 @@ int main(int argc, char** argv) {
     return 2;
   }
   const int cpu = pin_to_cpu1();
-  const PerfControl perf(opt.perf_ctl);
+  const PerfControl perf(opt.perf_ctl, "rstguard-bench");
   const TscRate rate(20);
   FrameRing ring(opt.ring);
   if (!opt.json) print_text_header(opt, cpu, ring, rate.ticks_per_ns());
