@@ -52,20 +52,22 @@ inline FlowKey make_flow_key(const PacketView& p, int& sender_side) {
   return k;
 }
 
-// 64-bit hash of a key (multiply-xorshift over its five words).
+// 64-bit hash of a key: the five words pairwise through 64x64->128-bit
+// multiplies folded to 64 bits, the three products independent of each
+// other, then one more to mix them (about 10 cycles of latency against 35
+// for five serial multiply-xorshift rounds). Each word is first xored with
+// its own odd constant so that no zero word zeroes a product.
+inline uint64_t hash_fold_mul(uint64_t a, uint64_t b) {
+  const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
+  return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
+}
 inline uint64_t hash_flow_key(const FlowKey& k) {
   uint64_t w[5];
   std::memcpy(w, &k, sizeof(w));
-  uint64_t h = 0x9E3779B97F4A7C15ull;
-  for (uint64_t x : w) {
-    h ^= x;
-    h *= 0xBF58476D1CE4E5B9ull;
-    h ^= h >> 31;
-  }
-  h ^= h >> 33;
-  h *= 0xFF51AFD7ED558CCDull;
-  h ^= h >> 33;
-  return h;
+  const uint64_t x = hash_fold_mul(w[0] ^ 0xA0761D6478BD642Full, w[1] ^ 0xE7037ED1A0B428DBull);
+  const uint64_t y = hash_fold_mul(w[2] ^ 0x8EBC6AF09C88C6E3ull, w[3] ^ 0x589965CC75374CC3ull);
+  const uint64_t z = hash_fold_mul(w[4] ^ 0x1D8E4E27C47D124Full, 0x9E3779B97F4A7C15ull);
+  return hash_fold_mul(x ^ z ^ 0xBF58476D1CE4E5B9ull, y ^ 0x94D049BB133111EBull);
 }
 
 // Flow ids stay below 2^53 so that JSON readers hold them exactly.
