@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstdlib>
+#include <cstring>
 #include <new>
 
 #include "core/seq.h"
@@ -16,6 +17,19 @@ namespace {
 constexpr size_t kEvictionScan = 16;
 
 bool ms_before(uint32_t a, uint32_t b) { return seq_lt(a, b); }  // wrap-aware
+
+// 2 MiB alignment and a transparent-huge-page hint for an array of 2 MiB or
+// more: it is touched at random, and 4 KiB pages would add a TLB miss to
+// most lookups. (Smaller arrays stay cache-line aligned and unrounded.)
+void* allocate(size_t raw, size_t& bytes) {
+  constexpr size_t kHugePage = 2u << 20;
+  const size_t align = raw >= kHugePage ? kHugePage : 64;
+  bytes = (raw + align - 1) / align * align;
+  void* mem = std::aligned_alloc(align, bytes);
+  if (mem == nullptr) throw std::bad_alloc();
+  if (align == kHugePage) madvise(mem, bytes, MADV_HUGEPAGE);  // a hint only
+  return mem;
+}
 
 }  // namespace
 
@@ -36,19 +50,12 @@ const char* phase_name(Phase p) {
 FlowTable::FlowTable(const FlowTableParams& params, Counters* counters)
     : capacity_(params.capacity), counters_(counters) {
   slots_ = capacity_ + capacity_ / 2 + 1;
-  // 2 MiB alignment and a transparent-huge-page hint: a large table is
-  // touched at random, and 4 KiB pages would add a TLB miss to most lookups.
-  // (Tables under 2 MiB stay cache-line aligned and unrounded.)
-  constexpr size_t kHugePage = 2u << 20;
-  const size_t raw = slots_ * sizeof(FlowEntry);
-  const size_t align = raw >= kHugePage ? kHugePage : 64;
-  const size_t bytes = (raw + align - 1) / align * align;
-  void* mem = std::aligned_alloc(align, bytes);
-  if (mem == nullptr) throw std::bad_alloc();
-  bytes_ = bytes;
-  if (align == kHugePage) madvise(mem, bytes, MADV_HUGEPAGE);  // a hint only
-  table_ = static_cast<FlowEntry*>(mem);
+  table_ = static_cast<FlowEntry*>(allocate(slots_ * sizeof(FlowEntry), bytes_));
   for (size_t i = 0; i < slots_; ++i) new (&table_[i]) FlowEntry();
+  size_t tag_bytes = 0;
+  tags_ = static_cast<uint16_t*>(allocate(slots_ * sizeof(uint16_t), tag_bytes));
+  std::memset(tags_, 0, slots_ * sizeof(uint16_t));
+  bytes_ += tag_bytes;
   const auto to_ms = [](uint64_t ns) {
     return static_cast<uint32_t>(std::min<uint64_t>(ns / kNsPerMs, INT32_MAX));
   };
@@ -62,14 +69,19 @@ FlowTable::FlowTable(const FlowTableParams& params, Counters* counters)
   timeout_ms_[static_cast<int>(Phase::kClosed)] = to_ms(t.closed_ns);
 }
 
-FlowTable::~FlowTable() { std::free(table_); }
+FlowTable::~FlowTable() {
+  std::free(table_);
+  std::free(tags_);
+}
 
 FlowEntry* FlowTable::find(const FlowKey& key, uint64_t hash, uint32_t now_ms) {
-  const uint32_t tag = hash_tag(hash);
+  const uint16_t tag = slot_tag(hash);
   for (size_t i = home(hash);; i = next(i)) {
+    const uint16_t t = tags_[i];
+    if (t == 0) return nullptr;
+    if (t != tag) continue;
     FlowEntry& e = table_[i];
-    if (e.phase == Phase::kEmpty) return nullptr;
-    if (e.hash32 == tag && e.key == key) return expired(e, now_ms) ? nullptr : &e;
+    if (e.key == key) return expired(e, now_ms) ? nullptr : &e;
   }
 }
 
@@ -88,29 +100,28 @@ int FlowTable::eviction_rank(const FlowEntry& e, uint32_t now_ms) const {
 
 FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
                              bool established) {
-  const uint32_t tag = hash_tag(hash);
+  const uint16_t tag = slot_tag(hash);
   size_t i = home(hash);
-  FlowEntry* slot = nullptr;
+  size_t slot = slots_;
   // An existing (expired) entry for this very key is reused in place.
   for (size_t j = i;; j = next(j)) {
-    FlowEntry& e = table_[j];
-    if (e.phase == Phase::kEmpty) break;
-    if (e.hash32 == tag && e.key == key) {
-      slot = &e;
+    if (tags_[j] == 0) break;
+    if (tags_[j] == tag && table_[j].key == key) {
+      slot = j;
       ++counters_->flow_expired;
       --size_;
       break;
     }
   }
-  if (slot == nullptr && size_ < capacity_) {
+  if (slot == slots_ && size_ < capacity_) {
     for (size_t j = i;; j = next(j)) {
-      if (table_[j].phase == Phase::kEmpty) {
-        slot = &table_[j];
+      if (tags_[j] == 0) {
+        slot = j;
         break;
       }
     }
   }
-  if (slot == nullptr) {
+  if (slot == slots_) {
     // Full: the least valuable entry near the key's home gives way. The
     // sample is the next kEvictionScan occupied slots (empty ones skipped,
     // at most 4x as many looked at), so a short probe chain still finds one.
@@ -119,8 +130,8 @@ FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
     size_t j = i;
     for (size_t seen = 0, looked = 0; seen < kEvictionScan && looked < 4 * kEvictionScan;
          ++looked, j = next(j)) {
+      if (tags_[j] == 0) continue;
       const FlowEntry& e = table_[j];
-      if (e.phase == Phase::kEmpty) continue;
       ++seen;
       const int rank = eviction_rank(e, now_ms);
       if (rank < victim_rank ||
@@ -142,20 +153,22 @@ FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
     }
     erase(victim);  // moves entries; nothing outside the table points at them
     for (size_t k = i;; k = next(k)) {
-      if (table_[k].phase == Phase::kEmpty) {
-        slot = &table_[k];
+      if (tags_[k] == 0) {
+        slot = k;
         break;
       }
     }
   }
-  *slot = FlowEntry();
-  slot->key = key;
-  slot->hash32 = tag;
-  slot->last_seen_ms = now_ms;
-  slot->phase = Phase::kEstablished;  // the tracker sets the real phase
+  FlowEntry& e = table_[slot];
+  e = FlowEntry();
+  e.key = key;
+  e.hash32 = hash_tag(hash);
+  e.last_seen_ms = now_ms;
+  e.phase = Phase::kEstablished;  // the tracker sets the real phase
+  tags_[slot] = tag;
   ++size_;
   ++counters_->flow_created;
-  return slot;
+  return &e;
 }
 
 // Backward-shift deletion for linear probing (Knuth 6.4 algorithm R):
@@ -165,25 +178,26 @@ void FlowTable::erase(size_t hole) {
   size_t j = hole;
   for (;;) {
     j = next(j);
+    if (tags_[j] == 0) break;
     FlowEntry& e = table_[j];
-    if (e.phase == Phase::kEmpty) break;
-    // The stored tag keeps only part of the hash: recompute the home.
+    // The stored tags keep only part of the hash: recompute the home.
     const size_t h = home(hash_flow_key(e.key));
     const bool movable = (hole <= j) ? (h <= hole || h > j) : (h <= hole && h > j);
     if (movable) {
       table_[hole] = e;
+      tags_[hole] = tags_[j];
       hole = j;
     }
   }
   table_[hole] = FlowEntry();
+  tags_[hole] = 0;
   --size_;
 }
 
 size_t FlowTable::collect(uint32_t now_ms, size_t budget) {
   size_t freed = 0;
   for (size_t n = 0; n < budget && size_ > 0; ++n) {
-    FlowEntry& e = table_[gc_cursor_];
-    if (e.phase != Phase::kEmpty && expired(e, now_ms)) {
+    if (tags_[gc_cursor_] != 0 && expired(table_[gc_cursor_], now_ms)) {
       erase(gc_cursor_);
       ++counters_->flow_expired;
       ++freed;

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <ostream>
 #include <random>
@@ -121,22 +122,23 @@ TEST(FlowTableLayout, MemoryFigures) {
     // Load factor at most 2/3: capacity * 3/2 slots (plus one).
     EXPECT_EQ(t.slot_count(), capacity + capacity / 2 + 1);
     EXPECT_GE(t.slot_count() * 2, capacity * 3u);
-    // The slot array, rounded up to 2 MiB (huge pages) once it is that big.
-    const size_t raw = t.slot_count() * 128u;
-    if (raw < (2u << 20)) {
-      EXPECT_EQ(t.memory_bytes(), raw);
-    } else {
-      EXPECT_GE(t.memory_bytes(), raw);
-      EXPECT_LT(t.memory_bytes(), raw + (2u << 20));
-      EXPECT_EQ(t.memory_bytes() % (2u << 20), 0u);
-    }
+    // The slot array and the tag array (2 bytes per slot), each rounded up
+    // to 2 MiB (huge pages) once it is that big, else to a cache line.
+    const auto rounded = [](size_t raw) {
+      const size_t align = raw >= (2u << 20) ? (2u << 20) : 64u;
+      return (raw + align - 1) / align * align;
+    };
+    EXPECT_EQ(t.memory_bytes(), rounded(t.slot_count() * 128u) + rounded(t.slot_count() * 2u));
   }
-  // "192 bytes of slot array per flow of capacity".
+  // "195 bytes per flow of capacity".
   FlowTable t(params_with_capacity(1000), &c);
-  EXPECT_NEAR(static_cast<double>(t.memory_bytes()) / t.capacity(), 192.0, 0.2);
-  // "10 million flows take 1.92 GB" (arithmetic only: nothing allocated).
+  EXPECT_NEAR(static_cast<double>(t.memory_bytes()) / t.capacity(), 195.0, 0.2);
+  // "10 million flows take 1.95 GB (1.82 GiB)" (arithmetic only: nothing
+  // allocated).
   const uint64_t ten_million = 10'000'000;
-  EXPECT_EQ((ten_million + ten_million / 2 + 1) * sizeof(FlowEntry), 1'920'000'128ull);
+  const uint64_t slots = ten_million + ten_million / 2 + 1;
+  EXPECT_EQ(slots * (sizeof(FlowEntry) + sizeof(uint16_t)), 1'950'000'130ull);
+  EXPECT_LT(slots * (sizeof(FlowEntry) + sizeof(uint16_t)) + (4u << 20), 2ull << 30);
   EXPECT_EQ(c.flow_created, 0u);
 }
 
@@ -207,6 +209,54 @@ TEST(FlowTableKey, BothDirectionsGiveOneKey) {
     EXPECT_EQ(kf.vlan_outer, row.forward.vlan_outer);
     EXPECT_EQ(kf.vlan_inner, row.forward.vlan_inner);
   }
+}
+
+// The hash spreads every key bit over the output: flipping any one of the
+// 320 input bits flips about half of the 64 output bits on average, and the
+// 16-bit slot tag and the home slot each see it. (A weak mix would give
+// a word that barely moves some output bits, so that IPv4 flows differing
+// only in a port pile onto a few home slots.)
+TEST(FlowTableKey, HashAvalanche) {
+  std::mt19937_64 rng(5);
+  constexpr int kKeys = 300;
+  double worst = 64, best = 0, total = 0;
+  for (int bit = 0; bit < 320; ++bit) {
+    uint64_t flipped = 0;
+    int tag_changed = 0;
+    for (int n = 0; n < kKeys; ++n) {
+      uint64_t w[5];
+      for (uint64_t& x : w) x = rng();
+      FlowKey a;
+      std::memcpy(&a, w, sizeof(a));
+      w[bit / 64] ^= 1ull << (bit % 64);
+      FlowKey b;
+      std::memcpy(&b, w, sizeof(b));
+      const uint64_t ha = hash_flow_key(a), hb = hash_flow_key(b);
+      flipped += static_cast<uint64_t>(__builtin_popcountll(ha ^ hb));
+      tag_changed += slot_tag(ha) != slot_tag(hb) ? 1 : 0;
+    }
+    const double mean = static_cast<double>(flipped) / kKeys;
+    worst = std::min(worst, mean);
+    best = std::max(best, mean);
+    total += mean;
+    EXPECT_GE(tag_changed, kKeys - 2) << "bit " << bit;
+  }
+  EXPECT_NEAR(total / 320, 32.0, 0.5);
+  EXPECT_GT(worst, 29.0);
+  EXPECT_LT(best, 35.0);
+}
+
+// Sequential IPv4 clients (the common real population) fill home slots
+// like random keys would: the fullest of 4096 slots after 65536 keys is far
+// below what a clustered hash gives (expected maximum ~33 for uniform).
+TEST(FlowTableKey, SequentialClientsSpreadOverHomeSlots) {
+  std::vector<int> load(4096, 0);
+  for (uint32_t i = 0; i < 65536; ++i) {
+    const uint64_t h = hash_flow_key(key_for(i, static_cast<uint16_t>(32768 + i % 7)));
+    ++load[static_cast<size_t>((static_cast<unsigned __int128>(h) * load.size()) >> 64)];
+  }
+  EXPECT_LT(*std::max_element(load.begin(), load.end()), 40);
+  EXPECT_GT(*std::min_element(load.begin(), load.end()), 2);
 }
 
 TEST(FlowTableKey, VlanIdsAndFamilyArePartOfTheKey) {
@@ -293,6 +343,47 @@ TEST(FlowTableInsert, NewEntryIsZeroedButForKeyHashAndTime) {
   EXPECT_EQ(c.flow_expired, 0u);
   // A time before last_seen (reordering across workers' bursts) is no expiry.
   EXPECT_EQ(t.find(k, h, kT0 - 50'000'000), e);
+}
+
+// Two keys with the same home slot and the same 16-bit slot tag: the tag
+// only says where to look, the key decides. Both are found, and expiring
+// the first (which shifts the second back into its slot) keeps the second.
+TEST(FlowTableInsert, KeysWithTheSameSlotTagStayApart) {
+  Counters c;
+  FlowTable t(params_with_capacity(8), &c);  // 13 slots
+  std::vector<FlowKey> twins;
+  const FlowKey first = key_for(1);
+  const uint64_t h1 = hash_flow_key(first);
+  for (uint32_t i = 2; twins.empty() && i < 16'000'000; ++i) {
+    const FlowKey k = key_for(i);
+    const uint64_t h = hash_flow_key(k);
+    if (slot_tag(h) == slot_tag(h1) && home_slot(t, h) == home_slot(t, h1)) twins.push_back(k);
+  }
+  ASSERT_EQ(twins.size(), 1u) << "no twin key found";
+  FlowEntry* a = insert(t, first, kT0);
+  ASSERT_NE(a, nullptr);
+  a->flow_id = 111;
+  a->phase = Phase::kClosed;  // expires first
+  FlowEntry* b = insert(t, twins[0], kT0 + 100'000);
+  ASSERT_NE(b, nullptr);
+  b->flow_id = 222;
+  EXPECT_EQ(find(t, first, kT0 + 1)->flow_id, 111u);
+  EXPECT_EQ(find(t, twins[0], kT0 + 100'001)->flow_id, 222u);
+  ASSERT_TRUE(t.consistent());
+  const uint32_t later = kT0 + 100'001;  // the closed entry is long expired
+  EXPECT_EQ(find(t, first, later), nullptr);
+  EXPECT_EQ(t.collect(later, t.slot_count()), 1u);
+  ASSERT_TRUE(t.consistent());
+  ASSERT_NE(find(t, twins[0], later), nullptr);
+  EXPECT_EQ(find(t, twins[0], later)->flow_id, 222u);
+  EXPECT_EQ(t.size(), 1u);
+}
+
+TEST(FlowTableInsert, SlotTagIsNeverZero) {
+  EXPECT_EQ(slot_tag(0), 1u);
+  EXPECT_EQ(slot_tag(0xFFFF'FFFF'FFFF'0000ull), 1u);
+  EXPECT_EQ(slot_tag(0x1234), 0x1234u);
+  EXPECT_EQ(slot_tag(0xABCD'0000'0000'BEEFull), 0xBEEFu);
 }
 
 TEST(FlowTableInsert, HashTagIsNeverZero) {
@@ -565,6 +656,7 @@ TEST(FlowTableCollect, MatchesAModelUnderRandomOperations) {
       }
       ASSERT_GE(t.size(), live_count);
       ASSERT_LE(t.size(), t.capacity());
+      ASSERT_TRUE(t.consistent()) << "step " << step;
     }
     // A full collection leaves exactly the live entries.
     t.collect(now, t.slot_count() * 2);
@@ -687,6 +779,7 @@ TEST(FlowTableEvict, EvictionKeepsEveryOtherEntryFindable) {
       present[index] = ph;
       ASSERT_EQ(find(t, key_for(index), kT0 + 1 + step), e);
       ASSERT_EQ(t.size(), capacity);
+      ASSERT_TRUE(t.consistent()) << "step " << step;
     }
   }
 }
