@@ -67,6 +67,40 @@ void LiveWorker::send(rte_mbuf* m) {
   rte_eth_tx_buffer(out, index_, tx_buffers_[out], m);
 }
 
+// A burst's forwarded packets at once. They came in on one port (a burst
+// is one port's, or a handoff ring's, which may mix them): one tx burst to
+// its peer, after whatever that port's tx buffer still holds, so the order
+// on the wire is the order of arrival. Mixed ports go one by one.
+void LiveWorker::send_all(rte_mbuf** pkts, uint16_t n) {
+  if (n == 0) return;
+  if (!shared_.forward) {
+    rte_pktmbuf_free_bulk(pkts, n);
+    stats_.freed += n;
+    return;
+  }
+  const uint16_t in = pkts[0]->port;
+  for (uint16_t i = 1; i < n; ++i) {
+    if (pkts[i]->port != in) {
+      for (uint16_t j = 0; j < n; ++j) send(pkts[j]);
+      return;
+    }
+  }
+  const uint16_t out = shared_.peer[in];
+  rte_eth_dev_tx_buffer* buf = tx_buffers_[out];
+  if (n < kBurst / 2) {  // small bursts are better coalesced in the buffer
+    for (uint16_t i = 0; i < n; ++i) rte_eth_tx_buffer(out, index_, buf, pkts[i]);
+    stats_.tx += n;
+    return;
+  }
+  rte_eth_tx_buffer_flush(out, index_, buf);
+  const uint16_t sent = rte_eth_tx_burst(out, index_, pkts, n);
+  stats_.tx += n;
+  if (sent < n) {  // the device's ring is full: as the tx buffer would
+    rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+    stats_.tx_dropped += n - sent;
+  }
+}
+
 void LiveWorker::apply_releases(size_t& next, uint16_t before_frame) {
   const auto& rel = core_.releases();
   for (; next < rel.size() && rel[next].before_frame <= before_frame; ++next) {
@@ -131,6 +165,28 @@ void LiveWorker::process(rte_mbuf** pkts, uint16_t n, uint64_t now) {
       std::memcpy(fp.data, fr.data, fp.caplen);
       if (rte_ring_enqueue_elem(flagged_, &fp, sizeof(fp)) != 0) ++stats_.flagged_overflow;
     }
+  }
+  if (core_.releases().empty()) {
+    // The common case: nothing held is let go in this burst, so the
+    // forwarded packets can leave together (a held one stays behind).
+    uint16_t k = 0;
+    for (uint16_t i = 0; i < n; ++i) {
+      switch (dispositions_[i]) {
+        case Disposition::kForward:
+          forward_[k++] = pkts[i];
+          break;
+        case Disposition::kDrop:
+          rte_pktmbuf_free(pkts[i]);
+          ++stats_.freed;
+          break;
+        case Disposition::kHold:
+          held_[core_.hold_slot(i)] = pkts[i];
+          break;
+      }
+    }
+    send_all(forward_, k);
+    push_events();
+    return;
   }
   size_t next = 0;
   for (uint16_t i = 0; i < n; ++i) {

@@ -96,6 +96,7 @@ class LiveWorker {
   void process(rte_mbuf** pkts, uint16_t n, uint64_t now);
   uint16_t rehash(rte_mbuf** pkts, uint16_t n);
   void send(rte_mbuf* m);
+  void send_all(rte_mbuf** pkts, uint16_t n);
   void apply_releases(size_t& next, uint16_t before_frame);
   void push_events();
   void flush_tx();
@@ -113,6 +114,7 @@ class LiveWorker {
   std::atomic<bool> finished_{false};
   Frame frames_[kMaxBurst];
   Disposition dispositions_[kMaxBurst];
+  rte_mbuf* forward_[kMaxBurst];
 };
 
 }  // namespace rstguard::dpdk
