@@ -1,5 +1,7 @@
 #include "dpdk/capture_file.h"
 
+#include "core/prefetch.h"
+
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -256,7 +258,27 @@ std::string CaptureReader::describe_block(uint32_t type) const {
 
 size_t CaptureReader::read_burst(CaptureRecord* out, size_t max) {
   if (status_ != Status::kOk) return 0;
+  populate_ahead();
   return pcapng_ ? read_pcapng(out, max) : read_pcap(out, max);
+}
+
+// The mapping is faulted in a window ahead of the reader, one madvise per
+// window, instead of one page fault per 16 pages on first touch (the kernel's
+// fault-around): on a 393 MB capture in the page cache the faults were a
+// tenth of the offline run. MADV_POPULATE_READ (Linux 5.14) also starts the
+// reads of a file not yet cached. A hint: on older kernels it fails and
+// pages fault in as before. Bounded, so a huge capture is never read (or
+// kept) whole ahead of the reader.
+void CaptureReader::populate_ahead() {
+#ifdef MADV_POPULATE_READ
+  constexpr size_t kWindow = 8u << 20;
+  if (populated_ >= size_ || offset_ + kWindow / 2 < populated_) return;
+  const size_t page = 4096;
+  const size_t start = populated_ / page * page;
+  const size_t len = std::min(kWindow, size_ - start);
+  madvise(const_cast<uint8_t*>(map_) + start, len, MADV_POPULATE_READ);
+  populated_ = start + len;
+#endif
 }
 
 size_t CaptureReader::read_pcap(CaptureRecord* out, size_t max) {
@@ -266,8 +288,8 @@ size_t CaptureReader::read_pcap(CaptureRecord* out, size_t max) {
   // ahead so each new page's first record does not stall (offline main
   // loop: 12.3 -> 14.8 Mpps on small packets). A hint; never faults.
   constexpr size_t kAhead = 4 * 4096;
-  if (offset_ + kAhead < size_) __builtin_prefetch(map_ + offset_ + kAhead);
   while (n < max) {
+    if (offset_ + kAhead < size_) prefetch_line(map_ + offset_ + kAhead);
     const size_t remain = size_ - offset_;
     if (remain < kPcapRecordHeaderLen) {
       if (remain == 0) {

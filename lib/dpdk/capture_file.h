@@ -91,6 +91,7 @@ class CaptureReader {
 
   CaptureReader() = default;
   size_t read_pcap(CaptureRecord* out, size_t max);
+  void populate_ahead();
   size_t read_pcapng(CaptureRecord* out, size_t max);
   // Parses an IDB body into interfaces_; false after fail().
   bool add_interface(const uint8_t* body, uint32_t body_len);
@@ -101,6 +102,7 @@ class CaptureReader {
   const uint8_t* map_ = nullptr;
   size_t size_ = 0;
   size_t offset_ = 0;
+  size_t populated_ = 0;  // the mapping is populated up to here
   uint64_t records_read_ = 0;
   Status status_ = Status::kOk;
   std::string error_;
