@@ -24,9 +24,15 @@
 //   dispositions, tx buffering, free. The main lcore sleeps (it wakes every
 //   50 ms to drain the event rings, as rstguard's main lcore does).
 // - The reference loop runs on the same lcore with the same generator, rx
-//   burst, tx buffering and free, without the Worker: it is the cost of
-//   getting frames to and from a worker. The ratio printed is the issue's:
-//   worker throughput as a fraction of the reference's.
+//   burst, tx (as LiveWorker forwards: a burst with one tx burst) and free,
+//   without the Worker: it is the cost of getting frames to and from a
+//   worker. The ratio printed is the issue's: worker throughput as a
+//   fraction of the reference's.
+// - The table floor is the reference loop plus the flow lookup alone, on
+//   the one-worker run's own table (read only, between its windows): parse,
+//   key, hash, the worker's staged lookup, both lines of the entry read. It
+//   is the calibration (bulk hash lookup touching a 128-byte record)
+//   in this harness: no worker can be faster than it.
 // - Traffic. N connection slots (population indexes 0..N-1, client address
 //   10.0.0.0 + index, 4096 server addresses), always one connection open
 //   each, played the way Linux plays them (SYN with MSS/SACK/TS/WS, window
@@ -837,14 +843,36 @@ uint16_t generate_rx(uint16_t /*port*/, uint16_t /*queue*/, rte_mbuf** pkts, uin
 
 // ------------------------------------------------------------ reference ---
 
+// Forwards a burst to tx_port the way LiveWorker does: a full-enough burst
+// with one tx burst (after what the buffer holds), a small one through the
+// buffer; what the device refuses is freed.
+void forward_burst(uint16_t tx_port, uint16_t queue, rte_eth_dev_tx_buffer* buffer,
+                   rte_mbuf** pkts, uint16_t n) {
+  if (n < kBurst / 2) {
+    for (uint16_t i = 0; i < n; ++i) rte_eth_tx_buffer(tx_port, queue, buffer, pkts[i]);
+    return;
+  }
+  rte_eth_tx_buffer_flush(tx_port, queue, buffer);
+  const uint16_t sent = rte_eth_tx_burst(tx_port, queue, pkts, n);
+  if (sent < n) rte_pktmbuf_free_bulk(pkts + sent, n - sent);
+}
+
 // Everything but the worker: the same rx burst (with the generator), tx
-// buffered to the peer port and flushed as LiveWorker does, mbufs freed by
-// the peer's tx. Runs until *stop.
+// to the peer port and flushed as LiveWorker does, mbufs freed by the
+// peer's tx. Runs until *stop. With a `table`, also the flow lookup alone
+// (the "table floor"): each frame parsed, keyed and hashed, the staged
+// lookup of the worker (tag lines, then each entry's two lines, 32 ahead),
+// and both lines of the entry read; no tracking, no state written. It is
+// the calibration (a bulk hash lookup touching a 128-byte record)
+// done with rstguard's own table in this harness.
 struct ReferenceLoop {
   uint16_t rx_port = 0, tx_port = 1, queue = 0;
   uint64_t tx_flush_cycles = 0;
   const std::atomic<bool>* stop = nullptr;
   rte_eth_dev_tx_buffer* tx_buffer = nullptr;
+  FlowTable* table = nullptr;
+  uint32_t now_ms = 0;  // the worker clock (wall time, ms) at launch
+  uint64_t found = 0, missed = 0, checksum = 0;
 
   static int launch(void* self) { return static_cast<ReferenceLoop*>(self)->run(); }
   int run() {
@@ -853,7 +881,8 @@ struct ReferenceLoop {
     while (!stop->load(std::memory_order_relaxed)) {
       const uint64_t tsc = rte_rdtsc();
       const uint16_t n = rte_eth_rx_burst(rx_port, queue, pkts, kBurst);
-      for (uint16_t i = 0; i < n; ++i) rte_eth_tx_buffer(tx_port, queue, tx_buffer, pkts[i]);
+      if (table != nullptr) look_up(pkts, n);
+      forward_burst(tx_port, queue, tx_buffer, pkts, n);
       if (tsc - last_flush > tx_flush_cycles) {
         rte_eth_tx_buffer_flush(tx_port, queue, tx_buffer);
         last_flush = tsc;
@@ -861,6 +890,38 @@ struct ReferenceLoop {
     }
     rte_eth_tx_buffer_flush(tx_port, queue, tx_buffer);
     return 0;
+  }
+
+  void look_up(rte_mbuf** pkts, uint16_t n) {
+    PacketView views[kBurst];
+    bool ok[kBurst];
+    FlowKey keys[kBurst];
+    uint64_t hashes[kBurst];
+    for (uint16_t i = 0; i < n; ++i) {
+      const rte_mbuf* m = pkts[i];
+      ok[i] = parse_frame(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m),
+                          rte_pktmbuf_pkt_len(m), views[i]) == ParseResult::ok;
+    }
+    for (uint16_t i = 0; i < n; ++i) {
+      if (!ok[i]) continue;
+      int side;
+      keys[i] = make_flow_key(views[i], side);
+      hashes[i] = hash_flow_key(keys[i]);
+      table->prefetch_tags(hashes[i]);
+    }
+    for (uint16_t i = 0; i < n; ++i) {
+      if (ok[i]) table->prefetch_slot(hashes[i]);
+    }
+    for (uint16_t i = 0; i < n; ++i) {
+      if (!ok[i]) continue;
+      const FlowEntry* f = table->find(keys[i], hashes[i], now_ms);
+      if (f == nullptr) {
+        ++missed;
+        continue;
+      }
+      ++found;
+      checksum += f->last_seen_ms + f->dir[views[i].src_port == f->key.port_a ? 0 : 1].snd_nxt;
+    }
   }
 };
 
@@ -1100,6 +1161,8 @@ struct FlowsResult {
   bool has_one = false, has_two = false;
   WorkerRun one, two;
   LoopResult reference;
+  LoopResult table;  // the reference plus the flow lookup alone
+  uint64_t table_found = 0, table_missed = 0;
   uint64_t events_drained = 0;
 };
 
@@ -1196,7 +1259,10 @@ class Bench {
         perf_.enable();
         window_workers(*one, window, &r.events_drained);
         perf_.disable();
-        window_reference(*reference, one_lcore_, window, r.reference);
+        window_reference(*reference, one_lcore_, window, r.reference, nullptr, nullptr);
+        // The worker's own table, read only, while the worker is stopped.
+        window_reference(*reference, one_lcore_, window, r.table,
+                         const_cast<FlowTable*>(&one->workers[0]->core().flows()), &r);
       }
       if (two) window_workers(*two, window, &r.events_drained);
     }
@@ -1330,7 +1396,8 @@ class Bench {
     halt(c.lcores);
   }
 
-  void window_reference(Generator& gen, unsigned lcore, double seconds, LoopResult& out) {
+  void window_reference(Generator& gen, unsigned lcore, double seconds, LoopResult& out,
+                        FlowTable* table, FlowsResult* lookups) {
     out.hz = hz_;
     slots_[0].generator.store(&gen, std::memory_order_release);
     ReferenceLoop loop;
@@ -1338,11 +1405,22 @@ class Bench {
     loop.tx_flush_cycles = shared_.tx_flush_cycles;
     loop.stop = &stop_;
     loop.tx_buffer = tx_buffers_[0];
+    loop.table = table;
+    loop.now_ms = static_cast<uint32_t>(
+                      std::chrono::duration_cast<std::chrono::milliseconds>(
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count()) |
+                  1u;
     stop_.store(false);
     rte_eal_remote_launch(ReferenceLoop::launch, &loop, lcore);
     uint64_t ignored = 0;
     window_of({&gen}, seconds, out, &ignored);
     halt({lcore});
+    if (lookups != nullptr) {
+      lookups->table_found += loop.found;
+      lookups->table_missed += loop.missed;
+      sink_ += loop.checksum;
+    }
   }
 
   WorkerRun finish(Crew& c) {
@@ -1375,6 +1453,7 @@ class Bench {
   dpdk::LiveShared shared_;
   std::atomic<bool> stop_{false};
   double hz_ = 1;
+  volatile uint64_t sink_ = 0;  // keeps the table loop's reads
 };
 
 // --------------------------------------------------------------- output ---
@@ -1393,9 +1472,11 @@ void print_worker_details(const WorkerRun& w, uint64_t flows) {
   std::printf("              warm-up %" PRIu64 " packets in %.1f s (not timed)\n",
               w.warm_up_packets, w.warm_up_seconds);
   // What FlowTable allocates for 10M flows of capacity (flow_table.cc:
-  // capacity * 3/2 + 1 slots of FlowEntry, rounded up to 2 MiB).
+  // capacity * 3/2 + 1 slots of FlowEntry and as many 2-byte tags, each
+  // array rounded up to 2 MiB).
   const double slots_10m = 1e7 + 1e7 / 2 + 1;
-  const double bytes_10m = std::ceil(slots_10m * sizeof(FlowEntry) / (2 << 20)) * (2 << 20);
+  const double bytes_10m = std::ceil(slots_10m * sizeof(FlowEntry) / (2 << 20)) * (2 << 20) +
+                           std::ceil(slots_10m * 2 / (2 << 20)) * (2 << 20);
   std::printf("              flow table %.1f MB for capacity %" PRIu64 " (%.0f B per flow, %.0f B "
               "per unit of capacity; FlowEntry %zu B; 10M flows: %.2f GB = %.2f GiB); %" PRIu64
               " entries at the end\n",
@@ -1432,6 +1513,11 @@ void print_text(const FlowsResult& r) {
     print_loop("reference", r.reference);
     std::printf("  ratio       %.3f (worker throughput / reference throughput)\n",
                 r.reference.mpps() > 0 ? r.one.loop.mpps() / r.reference.mpps() : 0);
+    print_loop("table floor", r.table);
+    std::printf("              the reference plus parse, key, hash and the staged lookup reading"
+                " both lines of each entry (%.1f%% found); ratio to the reference %.3f\n",
+                pct(r.table_found, r.table_found + r.table_missed),
+                r.reference.mpps() > 0 ? r.table.mpps() / r.reference.mpps() : 0);
   }
   if (r.has_two) {
     print_loop("2 workers", r.two.loop);
@@ -1488,6 +1574,10 @@ void print_json(const Options& opt, double hz, const std::vector<FlowsResult>& r
       print_json_loop("reference", r.reference);
       std::printf(",\"ratio\":%.4f",
                   r.reference.mpps() > 0 ? r.one.loop.mpps() / r.reference.mpps() : 0);
+      std::printf(",");
+      print_json_loop("table_floor", r.table);
+      std::printf(",\"table_floor_found\":%" PRIu64 ",\"table_floor_missed\":%" PRIu64,
+                  r.table_found, r.table_missed);
     }
     if (r.has_two) {
       std::printf(",");
