@@ -14,6 +14,7 @@
 #include <string_view>
 
 #include "core/counters.h"
+#include "core/flow.h"
 
 namespace rstguard::bench_common {
 
@@ -121,6 +122,18 @@ inline uint64_t parse_errors(const Counters& c) {
 
 inline uint64_t evicted(const Counters& c) {
   return c.flow_evicted_embryonic + c.flow_evicted_closed + c.flow_evicted_established;
+}
+
+// What FlowTable allocates for a capacity (flow_table.cc: capacity * 3/2 + 1
+// slots of FlowEntry and as many 2-byte tags, each array rounded up to
+// 2 MiB once that big, else to a cache line).
+inline double table_bytes_for(double capacity) {
+  const double slots = std::floor(capacity + std::floor(capacity / 2) + 1);
+  const auto rounded = [](double raw) {
+    const double align = raw >= (2u << 20) ? (2u << 20) : 64;
+    return std::ceil(raw / align) * align;
+  };
+  return rounded(slots * sizeof(FlowEntry)) + rounded(slots * 2);
 }
 
 }  // namespace rstguard::bench_common

@@ -28,9 +28,10 @@
 //   without the Worker: it is the cost of getting frames to and from a
 //   worker. The ratio printed is the issue's: worker throughput as a
 //   fraction of the reference's.
-// - The table floor is the reference loop plus the flow lookup alone, on
-//   the one-worker run's own table (read only, between its windows): parse,
-//   key, hash, the worker's staged lookup, both lines of the entry read. It
+// - Two floors split the worker's cost. The parse floor is the reference
+//   loop plus each frame parsed, keyed and hashed. The table floor adds the
+//   flow lookup, on the one-worker run's own table (read only, between its
+//   windows): the worker's staged lookup, both lines of the entry read. It
 //   is the calibration (bulk hash lookup touching a 128-byte record)
 //   in this harness: no worker can be faster than it.
 // - Traffic. N connection slots (population indexes 0..N-1, client address
@@ -130,6 +131,7 @@ namespace {
 using bench_common::evicted;
 using bench_common::parse_count;
 using bench_common::parse_errors;
+using bench_common::table_bytes_for;
 using bench_common::pct;
 using bench_common::PerfControl;
 using bench_common::Rng;
@@ -871,6 +873,7 @@ struct ReferenceLoop {
   const std::atomic<bool>* stop = nullptr;
   rte_eth_dev_tx_buffer* tx_buffer = nullptr;
   FlowTable* table = nullptr;
+  bool parse_only = false;  // with a table: parse, key and hash, no lookup
   uint32_t now_ms = 0;  // the worker clock (wall time, ms) at launch
   uint64_t found = 0, missed = 0, checksum = 0;
 
@@ -907,8 +910,13 @@ struct ReferenceLoop {
       int side;
       keys[i] = make_flow_key(views[i], side);
       hashes[i] = hash_flow_key(keys[i]);
+      if (parse_only) {
+        checksum += hashes[i];
+        continue;
+      }
       table->prefetch_tags(hashes[i]);
     }
+    if (parse_only) return;
     for (uint16_t i = 0; i < n; ++i) {
       if (ok[i]) table->prefetch_slot(hashes[i]);
     }
@@ -1161,6 +1169,7 @@ struct FlowsResult {
   bool has_one = false, has_two = false;
   WorkerRun one, two;
   LoopResult reference;
+  LoopResult parse;  // the reference plus parse, key and hash
   LoopResult table;  // the reference plus the flow lookup alone
   uint64_t table_found = 0, table_missed = 0;
   uint64_t events_drained = 0;
@@ -1259,10 +1268,11 @@ class Bench {
         perf_.enable();
         window_workers(*one, window, &r.events_drained);
         perf_.disable();
-        window_reference(*reference, one_lcore_, window, r.reference, nullptr, nullptr);
+        window_reference(*reference, one_lcore_, window, r.reference, nullptr, false, nullptr);
         // The worker's own table, read only, while the worker is stopped.
-        window_reference(*reference, one_lcore_, window, r.table,
-                         const_cast<FlowTable*>(&one->workers[0]->core().flows()), &r);
+        auto* table = const_cast<FlowTable*>(&one->workers[0]->core().flows());
+        window_reference(*reference, one_lcore_, window, r.parse, table, true, nullptr);
+        window_reference(*reference, one_lcore_, window, r.table, table, false, &r);
       }
       if (two) window_workers(*two, window, &r.events_drained);
     }
@@ -1397,7 +1407,7 @@ class Bench {
   }
 
   void window_reference(Generator& gen, unsigned lcore, double seconds, LoopResult& out,
-                        FlowTable* table, FlowsResult* lookups) {
+                        FlowTable* table, bool parse_only, FlowsResult* lookups) {
     out.hz = hz_;
     slots_[0].generator.store(&gen, std::memory_order_release);
     ReferenceLoop loop;
@@ -1406,6 +1416,7 @@ class Bench {
     loop.stop = &stop_;
     loop.tx_buffer = tx_buffers_[0];
     loop.table = table;
+    loop.parse_only = parse_only;
     loop.now_ms = static_cast<uint32_t>(
                       std::chrono::duration_cast<std::chrono::milliseconds>(
                           std::chrono::system_clock::now().time_since_epoch())
@@ -1416,10 +1427,10 @@ class Bench {
     uint64_t ignored = 0;
     window_of({&gen}, seconds, out, &ignored);
     halt({lcore});
+    sink_ += loop.checksum;
     if (lookups != nullptr) {
       lookups->table_found += loop.found;
       lookups->table_missed += loop.missed;
-      sink_ += loop.checksum;
     }
   }
 
@@ -1471,12 +1482,7 @@ void print_worker_details(const WorkerRun& w, uint64_t flows) {
   const Counters& c = w.counters;
   std::printf("              warm-up %" PRIu64 " packets in %.1f s (not timed)\n",
               w.warm_up_packets, w.warm_up_seconds);
-  // What FlowTable allocates for 10M flows of capacity (flow_table.cc:
-  // capacity * 3/2 + 1 slots of FlowEntry and as many 2-byte tags, each
-  // array rounded up to 2 MiB).
-  const double slots_10m = 1e7 + 1e7 / 2 + 1;
-  const double bytes_10m = std::ceil(slots_10m * sizeof(FlowEntry) / (2 << 20)) * (2 << 20) +
-                           std::ceil(slots_10m * 2 / (2 << 20)) * (2 << 20);
+  const double bytes_10m = table_bytes_for(1e7);
   std::printf("              flow table %.1f MB for capacity %" PRIu64 " (%.0f B per flow, %.0f B "
               "per unit of capacity; FlowEntry %zu B; 10M flows: %.2f GB = %.2f GiB); %" PRIu64
               " entries at the end\n",
@@ -1513,6 +1519,9 @@ void print_text(const FlowsResult& r) {
     print_loop("reference", r.reference);
     std::printf("  ratio       %.3f (worker throughput / reference throughput)\n",
                 r.reference.mpps() > 0 ? r.one.loop.mpps() / r.reference.mpps() : 0);
+    print_loop("parse floor", r.parse);
+    std::printf("              the reference plus parse, key and hash; ratio to the reference %.3f\n",
+                r.reference.mpps() > 0 ? r.parse.mpps() / r.reference.mpps() : 0);
     print_loop("table floor", r.table);
     std::printf("              the reference plus parse, key, hash and the staged lookup reading"
                 " both lines of each entry (%.1f%% found); ratio to the reference %.3f\n",
@@ -1574,6 +1583,8 @@ void print_json(const Options& opt, double hz, const std::vector<FlowsResult>& r
       print_json_loop("reference", r.reference);
       std::printf(",\"ratio\":%.4f",
                   r.reference.mpps() > 0 ? r.one.loop.mpps() / r.reference.mpps() : 0);
+      std::printf(",");
+      print_json_loop("parse_floor", r.parse);
       std::printf(",");
       print_json_loop("table_floor", r.table);
       std::printf(",\"table_floor_found\":%" PRIu64 ",\"table_floor_missed\":%" PRIu64,

@@ -88,6 +88,7 @@ using bench_common::evicted;
 using bench_common::parse_count;
 using bench_common::parse_errors;
 using bench_common::pct;
+using bench_common::table_bytes_for;
 using bench_common::PerfControl;
 using bench_common::Rng;
 namespace {
@@ -842,9 +843,9 @@ void print_text_run(const RunResult& r) {
               ref_ns > 0 ? w_ns / ref_ns : 0);
   std::printf(
       "  flow table  %.0f B per flow (memory / flows), %.0f B per unit of capacity, "
-      "FlowEntry %zu B; 10M flows: %.2f GB\n",
+      "FlowEntry %zu B; 10M flows: %.2f GB = %.2f GiB\n",
       static_cast<double>(r.table_bytes) / r.flows, per_cap, sizeof(FlowEntry),
-      per_cap * 1e7 / 1e9);
+      table_bytes_for(1e7) / 1e9, table_bytes_for(1e7) / (1u << 30));
   std::printf("              %" PRIu64 " entries in use at the end (%" PRIu64
               " connections open, closed ones linger until collected)\n",
               r.table_size_end, r.flows);
