@@ -135,7 +135,7 @@ struct alignas(64) FlowEntry {
   };
   // Line 1: looked at by every packet.
   FlowKey key;               // 40
-  uint32_t hash32 = 0;       // high bits of the key's hash, 0 = empty
+  uint32_t spare = 0;        // (the table's tags replaced a hash copy here)
   uint32_t last_seen_ms = 0; // worker clock, ms (wrap-aware)
   Phase phase = Phase::kEmpty;
   // Trigger scanning (policy triggers): payload segments scanned per side

@@ -162,7 +162,6 @@ FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
   FlowEntry& e = table_[slot];
   e = FlowEntry();
   e.key = key;
-  e.hash32 = hash_tag(hash);
   e.last_seen_ms = now_ms;
   e.phase = Phase::kEstablished;  // the tracker sets the real phase
   tags_[slot] = tag;

@@ -35,9 +35,6 @@
 
 namespace rstguard {
 
-// The 32 bits of a key's hash kept in its entry (never 0).
-inline uint32_t hash_tag(uint64_t hash) { return static_cast<uint32_t>(hash >> 32) | 1u; }
-
 // The 16 bits of a key's hash kept in the tag array (never 0, which marks
 // an empty slot). Low bits: the home slot comes from the high ones.
 inline uint16_t slot_tag(uint64_t hash) {
