@@ -12,10 +12,12 @@
 #include <rte_telemetry.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -41,6 +43,8 @@ struct TelemetryState {
   std::atomic<uint64_t> rules{0};
   std::mutex mutex;
   std::string last_reload = "none";
+  // Fills a reply with the counters so far; empty while no workers run.
+  std::function<void(rte_tel_data*)> stats;
 } g_telemetry;
 
 int telemetry_reload(const char*, const char*, rte_tel_data* d) {
@@ -48,6 +52,27 @@ int telemetry_reload(const char*, const char*, rte_tel_data* d) {
   rte_tel_data_start_dict(d);
   rte_tel_data_add_dict_string(d, "reload", "requested");
   return 0;
+}
+
+// /rstguard/stats: every counter summed over the workers as of their last
+// publication (at most 100 ms old), and per-reset breakdowns as nested
+// dictionaries.
+int telemetry_stats(const char*, const char*, rte_tel_data* d) {
+  std::lock_guard<std::mutex> lock(g_telemetry.mutex);
+  if (!g_telemetry.stats) return -1;
+  g_telemetry.stats(d);
+  return 0;
+}
+
+template <typename E, size_t N>
+void add_breakdown(rte_tel_data* d, const char* name, const std::array<uint64_t, N>& v) {
+  rte_tel_data* sub = rte_tel_data_alloc();
+  if (sub == nullptr) return;
+  rte_tel_data_start_dict(sub);
+  for (size_t i = 0; i < N; ++i) {
+    rte_tel_data_add_dict_u64(sub, std::string(name_of(static_cast<E>(i))).c_str(), v[i]);
+  }
+  if (rte_tel_data_add_dict_container(d, name, sub, 0) != 0) rte_tel_data_free(sub);
 }
 
 int telemetry_policy(const char*, const char*, rte_tel_data* d) {
@@ -162,6 +187,8 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
                                "Reloads the configuration file. No parameters.");
     rte_telemetry_register_cmd("/rstguard/policy", telemetry_policy,
                                "The policy in force: generation, rules, last reload. No parameters.");
+    rte_telemetry_register_cmd("/rstguard/stats", telemetry_stats,
+                               "Counters so far, summed over the workers (at most 100 ms old)");
     shared.forward = inline_mode;
     shared.workers = nworkers;
     shared.stop = &stop_workers;
@@ -288,7 +315,12 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
 
     const bool print = !options.quiet && cfg.output.events != "-";
     std::vector<RstEvent> drained(256);
-    const auto drain = [&]() {
+    // Drains the rings, at most `budget` events from each: under an event
+    // flood the main loop still gets round to signals, reload, telemetry
+    // and links. True when a ring may hold more.
+    constexpr size_t kDrainBudget = 16384;
+    const auto drain = [&](size_t budget) {
+      bool more = false;
       dpdk::FlaggedPacket fp;
       for (rte_ring* r : flagged_rings) {
         while (rte_ring_dequeue_elem(r, &fp, sizeof(fp)) == 0) {
@@ -299,7 +331,11 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
         }
       }
       for (rte_ring* r : event_rings) {
-        for (;;) {
+        for (size_t taken = 0;;) {
+          if (taken >= budget) {
+            more = true;
+            break;
+          }
           const unsigned n = rte_ring_dequeue_burst_elem(r, drained.data(), sizeof(RstEvent),
                                                          static_cast<unsigned>(drained.size()),
                                                          nullptr);
@@ -307,13 +343,73 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
             sink->write(drained[i]);
             if (print) std::fputs((output::format_event_text(drained[i]) + "\n").c_str(), stdout);
           }
+          taken += n;
           if (n < drained.size()) break;
         }
       }
+      return more;
     };
 
     const auto start = std::chrono::steady_clock::now();
+    // The counters summed over the workers, from their published copies
+    // (the final ones once they have stopped). Main lcore and telemetry.
+    const auto summarize = [&](bool running) {
+      std::pair<Counters, output::RunInfo> out;
+      auto& [total, info] = out;
+      info.mode = live.mode;
+      info.running = running;
+      for (const dpdk::PortState& st : states) {
+        info.input += (info.input.empty() ? "" : ",") + st.name;
+      }
+      info.seconds =
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      for (auto& w : workers) {
+        const dpdk::LiveSnapshot snap = w->snapshot();
+        const Counters& c = snap.counters;
+        total.add(c);
+        const dpdk::LiveStats& st = snap.stats;
+        total.event_overflow += st.event_overflow;
+        output::WorkerInfo wi;
+        wi.lcore = w->lcore();
+        wi.packets = c.pkt_total;
+        wi.flows_created = c.flow_created;
+        wi.flows_active = snap.flows_active;
+        wi.tx = st.tx;
+        wi.tx_dropped = st.tx_dropped;
+        wi.handoff_in = st.handoff_in;
+        wi.handoff_out = st.handoff_out;
+        wi.event_overflow = st.event_overflow;
+        info.workers.push_back(wi);
+        info.flows_active += snap.flows_active;
+        info.flow_bytes += w->core().flows().memory_bytes();
+        info.flow_capacity += w->core().flows().capacity();
+      }
+      return out;
+    };
     if (ok) {
+      {
+        std::lock_guard<std::mutex> lock(g_telemetry.mutex);
+        g_telemetry.stats = [&](rte_tel_data* d) {
+          const auto [total, info] = summarize(true);
+          rte_tel_data_start_dict(d);
+          rte_tel_data_add_dict_string(d, "mode", info.mode.c_str());
+          rte_tel_data_add_dict_u64(d, "uptime_ms", static_cast<uint64_t>(info.seconds * 1e3));
+          rte_tel_data_add_dict_u64(d, "workers", info.workers.size());
+          rte_tel_data_add_dict_u64(d, "flows_active", info.flows_active);
+          rte_tel_data_add_dict_u64(d, "flows_capacity", info.flow_capacity);
+          // Telemetry names take letters, digits and '_' only: "pkt.total"
+          // is "pkt_total" here.
+          total.for_each_scalar([&](std::string_view name, uint64_t v) {
+            std::string key(name);
+            std::replace(key.begin(), key.end(), '.', '_');
+            rte_tel_data_add_dict_u64(d, key.c_str(), v);
+          });
+          add_breakdown<Label>(d, "rst_label", total.rst_label);
+          add_breakdown<Validity>(d, "rst_validity", total.rst_validity);
+          add_breakdown<Cause>(d, "rst_cause", total.rst_cause);
+          add_breakdown<Evidence>(d, "rst_evidence", total.rst_evidence);
+        };
+      }
       install_stop_handlers();
       unsigned lcore = rte_get_next_lcore(-1, 1, 0);
       for (auto& w : workers) {
@@ -326,7 +422,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       for (uint16_t p : ports) up.push_back(dpdk::link_up(p));
       auto last_link_check = std::chrono::steady_clock::now();
       while (!stop_requested()) {
-        drain();
+        const bool more = drain(kDrainBudget);
         std::fflush(stdout);
         const auto now = std::chrono::steady_clock::now();
         if (now - last_link_check > std::chrono::milliseconds(500)) {
@@ -338,6 +434,12 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
               up[i] = u;
             }
           }
+        }
+        if (take_stats_request()) {  // SIGUSR1: the summary so far
+          std::fflush(stdout);
+          const auto [total, info] = summarize(true);
+          std::fputs(output::format_summary_text(total, info).c_str(), stdout);
+          std::fflush(stdout);
         }
         if (take_reload_request()) {
           std::string status;
@@ -354,7 +456,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
           std::lock_guard<std::mutex> lock(g_telemetry.mutex);
           g_telemetry.last_reload = status;
         }
-        rte_delay_us_sleep(1000);
+        if (!more) rte_delay_us_sleep(1000);
       }
       spdlog::info("stopping: rx stops, held resets are {}, events drain",
                    live.drop_held_on_exit ? "dropped" : "released");
@@ -362,14 +464,15 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       // Keep draining while workers finish, so a full ring never loses what
       // they judged last.
       for (;;) {
-        drain();
+        drain(kDrainBudget);
         bool all = true;
         for (auto& w : workers) all = all && w->finished();
         if (all) break;
         rte_delay_us_sleep(200);
       }
       rte_eal_mp_wait_lcore();
-      drain();
+      while (drain(kDrainBudget)) {
+      }
       sink->flush();
       if (flagged_writer) flagged_writer->flush();
     } else {
@@ -377,34 +480,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
     }
 
     if (ok) {
-      Counters total;
-      output::RunInfo info;
-      info.mode = live.mode;
-      for (const dpdk::PortState& st : states) {
-        info.input += (info.input.empty() ? "" : ",") + st.name;
-      }
-      info.seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      for (auto& w : workers) {
-        const Counters& c = w->core().counters();
-        total.add(c);
-        const dpdk::LiveStats& s = w->stats();
-        total.event_overflow += s.event_overflow;
-        output::WorkerInfo wi;
-        wi.lcore = w->lcore();
-        wi.packets = c.pkt_total;
-        wi.flows_created = c.flow_created;
-        wi.flows_active = w->core().flows().size();
-        wi.tx = s.tx;
-        wi.tx_dropped = s.tx_dropped;
-        wi.handoff_in = s.handoff_in;
-        wi.handoff_out = s.handoff_out;
-        wi.event_overflow = s.event_overflow;
-        info.workers.push_back(wi);
-        info.flows_active += w->core().flows().size();
-        info.flow_bytes += w->core().flows().memory_bytes();
-        info.flow_capacity += w->core().flows().capacity();
-      }
+      auto [total, info] = summarize(false);
       info.flows_split = count_split_flows(workers);
       std::fflush(stdout);
       std::fputs(output::format_summary_text(total, info).c_str(), stdout);
@@ -417,6 +493,10 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
           status = 1;
         }
       }
+    }
+    {
+      std::lock_guard<std::mutex> lock(g_telemetry.mutex);
+      g_telemetry.stats = nullptr;
     }
     workers.clear();
     for (rte_ring* r : event_rings) rte_ring_free(r);

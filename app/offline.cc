@@ -115,7 +115,24 @@ int run_offline(const Options& options, const config::Config& cfg) {
     worker->clear_events();
   };
 
+  const auto run_info = [&](bool running) {
+    output::RunInfo info;
+    info.input = options.read_path;
+    info.mode = "offline";
+    info.running = running;
+    info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    info.flows_active = worker->flows().size();
+    info.flow_bytes = worker->flows().memory_bytes();
+    info.flow_capacity = worker->flows().capacity();
+    return info;
+  };
+
   while (!stop_requested()) {
+    if (take_stats_request()) {  // SIGUSR1: the summary so far
+      std::fflush(stdout);
+      std::fputs(output::format_summary_text(worker->counters(), run_info(true)).c_str(), stdout);
+      std::fflush(stdout);
+    }
     if (take_reload_request()) {
       std::string status;
       if (auto next = reload_policy(options, cfg, *policy, &status)) {
@@ -157,8 +174,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
   apply_releases(next, UINT16_MAX);
   worker->clear_releases();
   drain_events();
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  output::RunInfo info = run_info(false);
   sink->flush();
   if (flagged && !flagged->flush()) spdlog::error("{}", flagged->error());
   if (writer && !writer->flush()) {
@@ -166,13 +182,6 @@ int run_offline(const Options& options, const config::Config& cfg) {
     write_failed = true;
   }
 
-  output::RunInfo info;
-  info.input = options.read_path;
-  info.mode = "offline";
-  info.seconds = seconds;
-  info.flows_active = worker->flows().size();
-  info.flow_bytes = worker->flows().memory_bytes();
-  info.flow_capacity = worker->flows().capacity();
   const auto status = reader->status();
   if (status == CaptureReader::Status::kTruncated || status == CaptureReader::Status::kCorrupt) {
     info.error = reader->error();

@@ -10,5 +10,7 @@ bool stop_requested();
 // main loop takes the request (test-and-clear).
 void request_reload();
 bool take_reload_request();
+// SIGUSR1 asks for the summary so far (printed, the run goes on).
+bool take_stats_request();
 
 }  // namespace rstguard::app

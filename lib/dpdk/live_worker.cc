@@ -32,6 +32,7 @@ LiveWorker::LiveWorker(uint16_t index, const LiveShared& shared, const WorkerPar
       events_(events),
       flagged_(flagged),
       held_(core_.hold_capacity(), nullptr) {
+  rte_spinlock_init(&snapshot_lock_);
   if (shared_.forward) {
     tx_buffers_.assign(shared_.peer.size(), nullptr);
     for (size_t port = 0; port < shared_.peer.size(); ++port) {
@@ -48,6 +49,26 @@ LiveWorker::LiveWorker(uint16_t index, const LiveShared& shared, const WorkerPar
 
 LiveWorker::~LiveWorker() {
   for (auto* b : tx_buffers_) rte_free(b);
+}
+
+void LiveWorker::publish(bool wait) {
+  if (wait) {
+    rte_spinlock_lock(&snapshot_lock_);
+  } else if (rte_spinlock_trylock(&snapshot_lock_) == 0) {
+    return;  // a reader is copying: next turn
+  }
+  snapshot_.counters = core_.counters();
+  snapshot_.stats = stats_;
+  snapshot_.flows_active = core_.flows().size();
+  snapshot_.published_tsc = rte_rdtsc();
+  rte_spinlock_unlock(&snapshot_lock_);
+}
+
+LiveSnapshot LiveWorker::snapshot() const {
+  rte_spinlock_lock(&snapshot_lock_);
+  LiveSnapshot copy = snapshot_;
+  rte_spinlock_unlock(&snapshot_lock_);
+  return copy;
 }
 
 uint64_t LiveWorker::now_ns(uint64_t tsc) const {
@@ -230,6 +251,9 @@ int LiveWorker::run() {
   lcore_ = rte_lcore_id();
   rte_mbuf* pkts[kBurst];
   uint64_t last_flush = rte_rdtsc();
+  uint64_t last_publish = last_flush;
+  const uint64_t publish_cycles = std::max<uint64_t>(shared_.tsc_hz / 10, 1);  // 100 ms
+  publish(true);
   rte_rcu_qsbr_thread_register(shared_.rcu, index_);
   rte_rcu_qsbr_thread_online(shared_.rcu, index_);
   while (!shared_.stop->load(std::memory_order_relaxed)) {
@@ -268,6 +292,10 @@ int LiveWorker::run() {
       flush_tx();
       last_flush = tsc;
     }
+    if (tsc - last_publish > publish_cycles) {
+      publish(false);
+      last_publish = tsc;
+    }
     // Nothing from the previous policy is referenced past this point.
     rte_rcu_qsbr_quiescent(shared_.rcu, index_);
     if (got == 0 && shared_.idle_sleep_us != 0) rte_delay_us_sleep(shared_.idle_sleep_us);
@@ -281,6 +309,7 @@ int LiveWorker::run() {
   push_events();
   rte_rcu_qsbr_thread_offline(shared_.rcu, index_);
   rte_rcu_qsbr_thread_unregister(shared_.rcu, index_);
+  publish(true);  // the final counters
   finished_.store(true, std::memory_order_release);
   return 0;
 }

@@ -2,8 +2,10 @@
 // every port, runs the shared Worker, forwards (inline) or frees (mirror),
 // parks and releases held resets, and hands events to the main lcore
 // through its own ring. Everything here is owned by one lcore: not
-// thread-safe, except `finished()` and the stop flag it reads.
+// thread-safe, except `finished()`, `snapshot()` and the stop flag it reads.
 #pragma once
+
+#include <rte_spinlock.h>
 
 #include <atomic>
 #include <cstdint>
@@ -69,6 +71,16 @@ struct LiveStats {
   uint64_t flagged_overflow = 0;  // flagged-packet ring full (counted)
 };
 
+// What a worker has counted, as of its last publication (every 100 ms
+// while it runs, and once more when it stops). Read by the main lcore and
+// the telemetry thread while the worker runs.
+struct LiveSnapshot {
+  Counters counters;
+  LiveStats stats;
+  uint64_t flows_active = 0;
+  uint64_t published_tsc = 0;  // 0: never published
+};
+
 class LiveWorker {
  public:
   // `flagged`: a ring of FlaggedPacket for suspicious and forged resets,
@@ -88,6 +100,8 @@ class LiveWorker {
   bool finished() const { return finished_.load(std::memory_order_acquire); }
   const Worker& core() const { return core_; }
   const LiveStats& stats() const { return stats_; }
+  // A consistent copy of the last published counters; any thread.
+  LiveSnapshot snapshot() const;
   uint16_t index() const { return index_; }
   unsigned lcore() const { return lcore_; }
 
@@ -100,6 +114,9 @@ class LiveWorker {
   void apply_releases(size_t& next, uint16_t before_frame);
   void push_events();
   void flush_tx();
+  // Copies the counters for snapshot(). Between bursts only; with `wait`
+  // false it skips a turn rather than wait for a reader.
+  void publish(bool wait);
 
   uint16_t index_;
   unsigned lcore_ = 0;
@@ -112,6 +129,10 @@ class LiveWorker {
   std::vector<rte_mbuf*> held_;
   LiveStats stats_;
   std::atomic<bool> finished_{false};
+  // The published copy and its lock: taken by the worker once per 100 ms
+  // (trylock, never on the packet path) and by readers to copy it out.
+  mutable rte_spinlock_t snapshot_lock_;
+  LiveSnapshot snapshot_;
   Frame frames_[kMaxBurst];
   Disposition dispositions_[kMaxBurst];
   rte_mbuf* forward_[kMaxBurst];

@@ -44,7 +44,8 @@ void json_breakdown(std::string& out, const char* key, const std::array<uint64_t
 
 std::string format_summary_text(const Counters& c, const RunInfo& info) {
   std::string out;
-  out += fmt::format("rstguard summary ({} {}, {:.3f} s)\n", info.mode, info.input, info.seconds);
+  out += fmt::format("rstguard summary ({} {}, {:.3f} s{})\n", info.mode, info.input,
+                     info.seconds, info.running ? " so far" : "");
   const double mpps = info.seconds > 0 ? c.pkt_total / info.seconds / 1e6 : 0;
   out += fmt::format("  {:<18}  {} ({} TCP), {:.2f} Mpps\n", "packets", c.pkt_total, c.pkt_tcp,
                      mpps);
@@ -90,8 +91,8 @@ std::string format_summary_text(const Counters& c, const RunInfo& info) {
 
 std::string format_summary_json(const Counters& c, const RunInfo& info) {
   std::string out = fmt::format(
-      R"({{"mode":"{}","input":"{}","seconds":{:.6f},"flows_active":{},"flow_table_bytes":{},"flow_capacity":{},"error":{})",
-      info.mode, json_escape(info.input), info.seconds, info.flows_active, info.flow_bytes,
+      R"({{"mode":"{}","input":"{}","seconds":{:.6f},"running":{},"flows_active":{},"flow_table_bytes":{},"flow_capacity":{},"error":{})",
+      info.mode, json_escape(info.input), info.seconds, info.running, info.flows_active, info.flow_bytes,
       info.flow_capacity, info.error.empty() ? "null" : "\"" + json_escape(info.error) + "\"");
   if (info.flows_split >= 0) out += fmt::format(R"(,"flows_split":{})", info.flows_split);
   if (!info.workers.empty()) {

@@ -25,6 +25,7 @@ struct RunInfo {
   std::string input;   // capture path or port list
   std::string mode;    // offline | inline | mirror
   double seconds = 0;  // wall time
+  bool running = false;  // a summary asked for during the run (so far)
   uint64_t flows_active = 0;
   size_t flow_bytes = 0;  // flow table memory
   size_t flow_capacity = 0;

@@ -13,10 +13,11 @@ usage: reload_test.py RSTGUARD SOURCE_DIR WORKDIR
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
+
+from rgtest import Checks, telemetry as telemetry_at, wait_for
 
 rstguard, src, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
@@ -25,40 +26,11 @@ prefix = f"rgtest-reload-{os.getpid()}"
 cfg = os.path.join(work, "policy.yaml")
 events_path = os.path.join(work, "events.json")
 stats_path = os.path.join(work, "stats.json")
-failures = []
-checks = 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks("reload")
 
 
 def telemetry(command):
-    path = f"/var/run/dpdk/{prefix}/dpdk_telemetry.v2"
-    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
-    s.settimeout(5)
-    s.connect(path)
-    s.recv(4096)  # the greeting
-    s.send(command.encode())
-    reply = json.loads(s.recv(65536).decode())
-    s.close()
-    return reply[command]
-
-
-def wait_for(pred, seconds):
-    end = time.time() + seconds
-    while time.time() < end:
-        try:
-            if pred():
-                return True
-        except (OSError, KeyError, ValueError, TypeError):
-            pass
-        time.sleep(0.1)
-    return False
+    return telemetry_at(prefix, command)
 
 
 # The replay loops as fast as the core goes (tens of Mpps): a per-source
@@ -122,5 +94,4 @@ check(c["pkt.dropped"] == c["tcp.rst.dropped"] and c["pkt.dropped"] > 0,
 check(c["event.rate_limited"] > 0, f"the rate limit suppressed and counted {c['event.rate_limited']} events")
 check(sum(w["tx"] for w in stats["workers"]) == c["pkt.forwarded"], "tx equals forwarded")
 check(c["event.overflow"] == 0 and c["event.emitted"] == len(events), "no event lost")
-print(f"reload: {checks - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+check.finish()
