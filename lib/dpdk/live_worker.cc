@@ -187,34 +187,22 @@ void LiveWorker::process(rte_mbuf** pkts, uint16_t n, uint64_t now) {
       if (rte_ring_enqueue_elem(flagged_, &fp, sizeof(fp)) != 0) ++stats_.flagged_overflow;
     }
   }
-  if (core_.releases().empty()) {
-    // The common case: nothing held is let go in this burst, so the
-    // forwarded packets can leave together (a held one stays behind).
-    uint16_t k = 0;
-    for (uint16_t i = 0; i < n; ++i) {
-      switch (dispositions_[i]) {
-        case Disposition::kForward:
-          forward_[k++] = pkts[i];
-          break;
-        case Disposition::kDrop:
-          rte_pktmbuf_free(pkts[i]);
-          ++stats_.freed;
-          break;
-        case Disposition::kHold:
-          held_[core_.hold_slot(i)] = pkts[i];
-          break;
-      }
-    }
-    send_all(forward_, k);
-    push_events();
-    return;
-  }
+  // The common case: nothing held is let go in this burst, so the
+  // forwarded packets can leave together (a held one stays behind).
+  // Otherwise each goes in turn, after the releases due before it, so that
+  // a connection's packets keep their order.
+  const bool together = core_.releases().empty();
+  uint16_t k = 0;
   size_t next = 0;
   for (uint16_t i = 0; i < n; ++i) {
-    apply_releases(next, i);  // a connection's packets keep their order
+    if (!together) apply_releases(next, i);
     switch (dispositions_[i]) {
       case Disposition::kForward:
-        send(pkts[i]);
+        if (together) {
+          forward_[k++] = pkts[i];
+        } else {
+          send(pkts[i]);
+        }
         break;
       case Disposition::kDrop:
         rte_pktmbuf_free(pkts[i]);
@@ -225,8 +213,12 @@ void LiveWorker::process(rte_mbuf** pkts, uint16_t n, uint64_t now) {
         break;
     }
   }
-  apply_releases(next, UINT16_MAX);
-  core_.clear_releases();
+  if (together) {
+    send_all(forward_, k);
+  } else {
+    apply_releases(next, UINT16_MAX);
+    core_.clear_releases();
+  }
   push_events();
 }
 

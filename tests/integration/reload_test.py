@@ -13,11 +13,10 @@ usage: reload_test.py RSTGUARD SOURCE_DIR WORKDIR
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
-from rgtest import Checks, telemetry as telemetry_at, wait_for
+from rgtest import Checks, start_inline_replay, stop, telemetry as telemetry_at, wait_for
 
 rstguard, src, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
@@ -36,12 +35,8 @@ def telemetry(command):
 # The replay loops as fast as the core goes (tens of Mpps): a per-source
 # event rate limit keeps the events file small (suppressed ones are counted).
 open(cfg, "w").write("actions: {forged: drop}\nrate_limit: 200\n")
-cmd = [rstguard, "--no-huge", "--no-pci", "-m", "256", f"--file-prefix={prefix}",
-       "--log-level=lib.eal:error", "-l", "0-1",
-       f"--vdev=net_pcap0,rx_pcap={demo},infinite_rx=1",
-       "--vdev=net_null0,no-rx=1",
-       "--", "--mode", "inline", "-q", "-c", cfg, "-e", events_path, "--stats-json", stats_path]
-p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+p = start_inline_replay(rstguard, demo, prefix,
+                        ["-q", "-c", cfg, "-e", events_path, "--stats-json", stats_path])
 try:
     check(wait_for(lambda: telemetry("/rstguard/policy")["generation"] == 1, 10), "started, generation 1")
     time.sleep(0.5)
@@ -59,12 +54,7 @@ try:
     check(telemetry("/rstguard/policy")["generation"] == 2, "still generation 2")
     time.sleep(0.3)
 finally:
-    p.send_signal(signal.SIGINT)
-    try:
-        out, err = p.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
+    out, err = stop(p)
 check(p.returncode == 0, f"clean exit ({p.returncode})")
 check("10.2.0.1/16" in err and "stays" in err, "the refusal names the bad value and keeps the policy")
 

@@ -1,7 +1,10 @@
 """Helpers shared by the integration tests that drive a running rstguard:
-named checks with a tally, the DPDK telemetry socket, and polling."""
+named checks with a tally, the DPDK telemetry socket, polling, and an
+inline run on a replayed capture."""
 import json
+import signal
 import socket
+import subprocess
 import sys
 import time
 
@@ -51,3 +54,24 @@ def wait_for(pred, seconds):
             pass
         time.sleep(0.1)
     return False
+
+
+def start_inline_replay(rstguard, capture, prefix, args):
+    """rstguard inline between a net_pcap port replaying `capture` forever
+    and a net_null port (one worker), with rstguard options `args`."""
+    cmd = [rstguard, "--no-huge", "--no-pci", "-m", "256", f"--file-prefix={prefix}",
+           "--log-level=lib.eal:error", "-l", "0-1",
+           f"--vdev=net_pcap0,rx_pcap={capture},infinite_rx=1",
+           "--vdev=net_null0,no-rx=1",
+           "--", "--mode", "inline"] + list(args)
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def stop(p, seconds=20):
+    """SIGINT, then the output; killed if it does not end in `seconds`."""
+    p.send_signal(signal.SIGINT)
+    try:
+        return p.communicate(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        return p.communicate()

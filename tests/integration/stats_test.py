@@ -12,11 +12,10 @@ usage: stats_test.py RSTGUARD SOURCE_DIR WORKDIR
 import json
 import os
 import signal
-import subprocess
 import sys
 import time
 
-from rgtest import Checks, telemetry, wait_for
+from rgtest import Checks, start_inline_replay, stop, telemetry, wait_for
 
 rstguard, src, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
@@ -30,12 +29,7 @@ def stats():
     return telemetry(prefix, "/rstguard/stats")
 
 
-cmd = [rstguard, "--no-huge", "--no-pci", "-m", "256", f"--file-prefix={prefix}",
-       "--log-level=lib.eal:error", "-l", "0-1",
-       f"--vdev=net_pcap0,rx_pcap={demo},infinite_rx=1",
-       "--vdev=net_null0,no-rx=1",
-       "--", "--mode", "inline", "-q", "-e", os.devnull, "--stats-json", stats_path]
-p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+p = start_inline_replay(rstguard, demo, prefix, ["-q", "-e", os.devnull, "--stats-json", stats_path])
 first = second = {}
 try:
     if not check(wait_for(lambda: stats()["pkt_total"] > 0, 10),
@@ -63,12 +57,7 @@ try:
     time.sleep(0.7)
     check(p.poll() is None, "SIGUSR1 does not stop the run")
 finally:
-    p.send_signal(signal.SIGINT)
-    try:
-        out, err = p.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        out, err = p.communicate()
+    out, err = stop(p)
 check(p.returncode == 0, f"clean exit ({p.returncode}) {err[-300:] if p.returncode else ''}")
 heads = [line for line in out.splitlines() if line.startswith("rstguard summary")]
 check(len(heads) == 2 and heads[0].endswith("so far)") and not heads[1].endswith("so far)"),
