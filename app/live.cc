@@ -227,9 +227,16 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       shared.peer[ports[0]] = ports[1];
       shared.peer[ports[1]] = ports[0];
     }
-    if (ok && shared.software_rehash) {
+    const bool forced = live.rehash == "software" && nworkers > 1;
+    if (ok && forced) {
+      spdlog::info("live.rehash: software: re-hashing in software whatever the devices offer "
+                   "(packets move between workers through rings)");
+    } else if (ok && shared.software_rehash) {
       spdlog::warn("a port cannot give every worker its own symmetric queue: re-hashing in "
                    "software (packets move between workers through rings)");
+    }
+    if (forced) shared.software_rehash = true;
+    if (ok && shared.software_rehash) {
       shared.handoff.assign(nworkers * nworkers, nullptr);
       for (uint16_t a = 0; a < nworkers && ok; ++a) {
         for (uint16_t b = 0; b < nworkers; ++b) {

@@ -32,6 +32,8 @@ out-of-window or no flow; the evidence and the cause.
       --ports LIST        live: port ids, e.g. 0,1 (inline: exactly two;
                           default inline 0,1, mirror every port)
       --alert-only        inline: forward every reset, only report
+      --software-rehash   live: keep connections on one worker by re-hashing
+                          in software, whatever the devices offer
       --idle-sleep DUR    live: sleep DUR when a poll finds nothing (e.g. 100us)
   -q, --quiet             do not print judged resets on the terminal
   -h, --help              this text
@@ -46,7 +48,7 @@ configuration error.
 std::optional<Options> parse_options(int argc, char** argv, std::string* error) {
   enum : int {
     kStatsJson = 1000, kVerbosity, kFlowCapacity, kLogLevel, kMode, kVersion, kWorkers, kPorts,
-    kAlertOnly, kIdleSleep, kFlagged,
+    kAlertOnly, kIdleSleep, kFlagged, kSoftwareRehash,
   };
   static const option kLong[] = {
       {"read", required_argument, nullptr, 'r'},
@@ -64,6 +66,7 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error) 
       {"workers", required_argument, nullptr, kWorkers},
       {"ports", required_argument, nullptr, kPorts},
       {"alert-only", no_argument, nullptr, kAlertOnly},
+      {"software-rehash", no_argument, nullptr, kSoftwareRehash},
       {"idle-sleep", required_argument, nullptr, kIdleSleep},
       {"flagged", required_argument, nullptr, kFlagged},
       {nullptr, 0, nullptr, 0},
@@ -100,6 +103,7 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error) 
       }
       case kPorts: o.ports = optarg; break;
       case kAlertOnly: o.alert_only = true; break;
+      case kSoftwareRehash: o.software_rehash = true; break;
       case kIdleSleep: o.idle_sleep = optarg; break;
       case kFlagged: o.flagged_path = optarg; break;
       case ':':
@@ -194,6 +198,7 @@ void apply_overrides(const Options& o, config::Config& c) {
     }
   }
   if (o.alert_only) c.live.alert_only = true;
+  if (o.software_rehash) c.live.rehash = "software";
   if (o.idle_sleep) {
     const int64_t ns = config::parse_duration_ns(*o.idle_sleep);
     if (ns < 0) throw config::ConfigError(where, 0, 0, "--idle-sleep: not a duration: '" + *o.idle_sleep + "'");

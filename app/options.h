@@ -24,6 +24,7 @@ struct Options {
   std::optional<std::string> ports;       // "0,1"
   std::optional<std::string> idle_sleep;  // duration
   bool alert_only = false;
+  bool software_rehash = false;
   bool quiet = false;
   bool help = false;
   bool version = false;

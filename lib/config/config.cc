@@ -352,6 +352,14 @@ void read_live(const Entry& section, LiveConfig& live) {
            }},
           {"alert_only", bool_into(live.alert_only)},
           {"drop_held_on_exit", bool_into(live.drop_held_on_exit)},
+          {"rehash",
+           [&live](const Entry& e) {
+             live.rehash = read_choice<std::string>(
+                 e, "auto|software", [](std::string_view v) -> std::optional<std::string> {
+                   if (v == "auto" || v == "software") return std::string(v);
+                   return std::nullopt;
+                 });
+           }},
       });
 }
 

@@ -35,6 +35,10 @@ struct LiveConfig {
   uint64_t idle_sleep_ns = 0;       // sleep when a poll finds nothing (0: spin)
   uint32_t event_ring = 4096;       // events per worker ring (power of two)
   bool alert_only = false;          // inline: forward everything, only alert
+  // auto: re-hash in software only where the devices cannot keep both
+  // directions of a connection on one queue; software: always (several
+  // workers), whatever the devices say.
+  std::string rehash = "auto";
   bool drop_held_on_exit = false;   // at shutdown: drop held resets (else release)
 };
 

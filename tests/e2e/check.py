@@ -14,7 +14,7 @@
       A capture (the mirror port) must hold exactly N resets toward the
       client and M toward the server on that connection (no copy missing,
       none doubled), and exactly K frames of it with a wrong checksum.
-  check.py stats --stats FILE --workers N
+  check.py stats --stats FILE --workers N [--handoff]
       "flows_split" must be 0 and, when STATS has per-worker packet counts,
       more than one worker must have handled packets.
 
@@ -190,6 +190,16 @@ def check_stats(a):
                 problems.append("only %d worker(s) handled packets" % sum(1 for n in counts if n > 0))
         else:
             notes.append("(no per-worker packet count in STATS: not checked)")
+        if a.handoff:
+            # Software re-hashing: packets moved between the workers, and
+            # every one handed off was taken in by the other (none lost).
+            sent = sum(w.get("handoff_out", 0) for w in workers)
+            taken = sum(w.get("handoff_in", 0) for w in workers)
+            notes.append("handoffs out=%d in=%d" % (sent, taken))
+            if sent == 0:
+                problems.append("no packet was re-hashed to another worker")
+            elif sent != taken:
+                problems.append("handoffs out=%d but in=%d" % (sent, taken))
     if problems:
         print("; ".join(problems) + " (" + ", ".join(notes) + ")")
         return 1
@@ -265,6 +275,8 @@ def main():
     s = sub.add_parser("stats")
     s.add_argument("--stats", required=True)
     s.add_argument("--workers", type=int, default=2)
+    s.add_argument("--handoff", action="store_true",
+                   help="software re-hashing: require handoffs, every one taken in")
     t = sub.add_parser("taps")
     t.add_argument("--pcap", required=True)
     t.add_argument("--client", required=True)

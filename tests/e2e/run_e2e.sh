@@ -17,6 +17,8 @@
 #       alert     --mode inline --alert-only: the exact reset kills (proof)
 #       mirror    --mode mirror on a tc mirror port; verdicts, no protection
 #       workers2  inline, qpairs=2, --workers 2; STATS flows_split 0, >1 worker busy
+#       workers2sw  the same with --software-rehash: connections kept on one
+#                 worker by rstguard's own hash (STATS: handoffs, none lost)
 # Environment: RG_E2E_LCORES (EAL core option, default "-l 0-1"),
 #     RG_E2E_LCORES_W2 (for workers2, default "--lcores 0@0,1@0,2@1"),
 #     RG_E2E_RSTGUARD_ARGS (extra app
@@ -42,7 +44,7 @@ LCORES_W2=${RG_E2E_LCORES_W2:---lcores 0@0,1@0,2@1}
 MAX_SECONDS=${RG_E2E_MAX_SECONDS:-110}
 read -r -a EXTRA_APP_ARGS <<<"${RG_E2E_RSTGUARD_ARGS:-}"
 
-usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
+usage() { sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 while (($#)); do
   case $1 in
     --forwarder) FORWARDER=${2:-}; shift 2 ;;
@@ -60,14 +62,14 @@ while (($#)); do
 done
 case $FORWARDER in
   bridge) SUITES=${SUITES:-bridge} ;;
-  rstguard) SUITES=${SUITES:-inline,alert,mirror,workers2} ;;
+  rstguard) SUITES=${SUITES:-inline,alert,mirror,workers2,workers2sw} ;;
   *) echo "run_e2e: --forwarder must be bridge or rstguard" >&2; exit 2 ;;
 esac
 SUITES=${SUITES//,/ }
 for s in $SUITES; do
   case $s in
     bridge) [[ $FORWARDER == bridge ]] || { echo "run_e2e: suite bridge needs --forwarder bridge" >&2; exit 2; } ;;
-    inline|alert|mirror|workers2) [[ $FORWARDER == rstguard ]] ||
+    inline|alert|mirror|workers2|workers2sw) [[ $FORWARDER == rstguard ]] ||
       { echo "run_e2e: suite $s needs --forwarder rstguard" >&2; exit 2; } ;;
     *) echo "run_e2e: unknown suite $s" >&2; exit 2 ;;
   esac
@@ -188,11 +190,12 @@ suite_cases() {
     bridge|inline|mirror) echo "plain oow inwin exact sweep linger0 closed both badsum" ;;
     alert) echo "plain exact both" ;;
     workers2) echo "plain oow exact linger0 closed both plain-2 plain-3 plain-4 plain-5 plain-6 plain-7" ;;
+    workers2sw) echo "plain oow exact both plain-2 plain-3 plain-4 plain-5" ;;
   esac
 }
 
 # Does the forwarder protect the client in this suite (drop forged resets)?
-protects() { [[ $FORWARDER == rstguard && ($1 == inline || $1 == workers2) ]]; }
+protects() { [[ $FORWARDER == rstguard && ($1 == inline || $1 == workers2 || $1 == workers2sw) ]]; }
 
 # The probe result a case must give after the attack.
 expect_probe() {  # SUITE KIND
@@ -325,13 +328,14 @@ start_rstguard() {  # SUITE
   mkdir -p "$dir"
   case $suite in
     inline|alert) vdev=(--vdev "net_af_packet0,iface=$RG_IF_A" --vdev "net_af_packet1,iface=$RG_IF_B") ;;
-    workers2) workers=2
+    workers2|workers2sw) workers=2
       read -r -a cores <<<"$LCORES_W2"
       vdev=(--vdev "net_af_packet0,iface=$RG_IF_A,qpairs=2" --vdev "net_af_packet1,iface=$RG_IF_B,qpairs=2") ;;
     mirror) mode=mirror; vdev=(--vdev "net_af_packet0,iface=$RG_IF_M") ;;
   esac
   local app=(--mode "$mode" --workers "$workers" -e "$dir/events.json" --stats-json "$dir/stats.json" -q)
   [[ $suite == alert ]] && app+=(--alert-only)
+  [[ $suite == workers2sw ]] && app+=(--software-rehash)
   app+=("${EXTRA_APP_ARGS[@]}")
   local cmd=("$RSTGUARD" --no-huge --no-pci -m 512 --file-prefix "rg-e2e-$$-$suite" "${cores[@]}"
     "${vdev[@]}" -- "${app[@]}")
@@ -426,7 +430,7 @@ run_suite() {
       stats_ok=0
       for id in "${ids[@]}"; do case_fail "$id" "no EVENTS: rstguard did not stop cleanly"; done
     fi
-    case $suite in inline|workers2) policy=drop ;; alert) policy=alert ;; mirror) policy=any ;; esac
+    case $suite in inline|workers2|workers2sw) policy=drop ;; alert) policy=alert ;; mirror) policy=any ;; esac
   fi
   if [[ -n $cap_pid ]]; then
     kill -INT "$cap_pid" 2>/dev/null
@@ -469,11 +473,12 @@ run_suite() {
       fi
     fi
   done
-  if [[ $suite == workers2 && $FORWARDER == rstguard ]]; then
+  if [[ ($suite == workers2 || $suite == workers2sw) && $FORWARDER == rstguard ]]; then
     C_ORDER+=("$suite/stats"); ids+=("$suite/stats")
     if ((stats_ok)); then
-      local out
-      if out=$("$PY" "$HERE/check.py" stats --stats "$WORK/rstguard-$suite/stats.json" --workers 2 2>&1); then
+      local out handoff=()
+      [[ $suite == workers2sw ]] && handoff=(--handoff)
+      if out=$("$PY" "$HERE/check.py" stats --stats "$WORK/rstguard-$suite/stats.json" --workers 2 "${handoff[@]}" 2>&1); then
         case_info "$suite/stats" "$out"
       else
         case_fail "$suite/stats" "$out"

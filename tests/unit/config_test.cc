@@ -40,6 +40,7 @@ const std::set<std::string> kAllKeys = {
     "live.event_ring",
     "live.alert_only",
     "live.drop_held_on_exit",
+    "live.rehash",
     "flow_table.capacity",
     "flow_table.timeouts.embryonic",
     "flow_table.timeouts.established",
@@ -236,6 +237,7 @@ live:
   event_ring: 8192
   alert_only: true
   drop_held_on_exit: true
+  rehash: software
 output:
   events: "-"
   verbosity: suspicious
@@ -311,6 +313,7 @@ burst_size: 64
   EXPECT_EQ(c.live.event_ring, 8192u);
   EXPECT_TRUE(c.live.alert_only);
   EXPECT_TRUE(c.live.drop_held_on_exit);
+  EXPECT_EQ(c.live.rehash, "software");
 }
 
 TEST(Config, LiveSectionErrors) {
@@ -332,6 +335,10 @@ TEST(Config, LiveSectionErrors) {
             "t.yaml:2:14: live.ports[1]: expected an integer, got 'x'");
   EXPECT_EQ(error_of("live:\n  workers: 129\n"),
             "t.yaml:2:12: live.workers: must be between 0 and 128, got 129");
+  EXPECT_EQ(error_of("live:\n  rehash: sometimes\n"),
+            "t.yaml:2:11: live.rehash: expected one of auto|software, got 'sometimes'");
+  EXPECT_EQ(load_config_string("live:\n  rehash: software\n", "t.yaml").live.rehash, "software");
+  EXPECT_EQ(load_config_string("", "t.yaml").live.rehash, "auto");
   EXPECT_EQ(error_of("hold:\n  max_time: 0s\n"),
             "t.yaml:2:13: hold.max_time: must be greater than zero, got 0s");
 }
