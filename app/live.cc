@@ -30,6 +30,7 @@
 #include "dpdk/port.h"
 #include "output/event_json.h"
 #include "output/event_sink.h"
+#include "output/metrics.h"
 #include "output/summary.h"
 
 namespace rstguard::app {
@@ -428,6 +429,9 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       std::vector<bool> up;
       for (uint16_t p : ports) up.push_back(dpdk::link_up(p));
       auto last_link_check = std::chrono::steady_clock::now();
+      auto last_metrics = last_link_check;
+      const auto metrics_interval = std::chrono::nanoseconds(cfg.output.metrics_interval_ns);
+      bool metrics_ok = true;
       while (!stop_requested()) {
         const bool more = drain(kDrainBudget);
         std::fflush(stdout);
@@ -440,6 +444,21 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
               spdlog::warn("port {}: link {}", ports[i], dpdk::link_text(ports[i]));
               up[i] = u;
             }
+          }
+        }
+        if (!cfg.output.metrics.empty() && now - last_metrics >= metrics_interval) {
+          last_metrics = now;
+          const auto [total, info] = summarize(true);
+          std::string error;
+          const bool written = output::write_file_atomically(
+              cfg.output.metrics, output::format_metrics(total, info), &error);
+          if (written != metrics_ok) {  // said once per change, not every interval
+            if (written) {
+              spdlog::info("metrics: writing '{}' again", cfg.output.metrics);
+            } else {
+              spdlog::error("cannot write metrics: {}", error);
+            }
+            metrics_ok = written;
           }
         }
         if (take_stats_request()) {  // SIGUSR1: the summary so far
@@ -492,6 +511,14 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       std::fflush(stdout);
       std::fputs(output::format_summary_text(total, info).c_str(), stdout);
       std::fflush(stdout);
+      if (!cfg.output.metrics.empty()) {
+        std::string error;
+        if (!output::write_file_atomically(cfg.output.metrics, output::format_metrics(total, info),
+                                           &error)) {
+          spdlog::error("cannot write metrics: {}", error);
+          status = 1;
+        }
+      }
       if (!cfg.output.stats_json.empty()) {
         std::ofstream f(cfg.output.stats_json);
         f << output::format_summary_json(total, info) << "\n";

@@ -16,6 +16,7 @@
 #include "dpdk/capture_file.h"
 #include "output/event_json.h"
 #include "output/event_sink.h"
+#include "output/metrics.h"
 #include "output/summary.h"
 
 namespace rstguard::app {
@@ -195,6 +196,14 @@ int run_offline(const Options& options, const config::Config& cfg) {
     f << output::format_summary_json(worker->counters(), info) << "\n";
     if (!f) {
       spdlog::error("cannot write stats to '{}'", cfg.output.stats_json);
+      return 1;
+    }
+  }
+  if (!cfg.output.metrics.empty()) {
+    std::string error;
+    if (!output::write_file_atomically(cfg.output.metrics,
+                                       output::format_metrics(worker->counters(), info), &error)) {
+      spdlog::error("cannot write metrics: {}", error);
       return 1;
     }
   }

@@ -22,6 +22,8 @@ out-of-window or no flow; the evidence and the cause.
                           config/rstguard.yaml documents every key)
       --stats-json FILE   write the end-of-run summary as JSON
       --flagged FILE      write every suspicious or forged reset to a pcap
+      --metrics FILE      write the counters in the Prometheus text format
+                          (live: every output.metrics_interval, and at exit)
       --verbosity all|suspicious
                           events for every reset, or only suspicious/forged
       --flow-capacity N   concurrent flows per worker
@@ -48,7 +50,7 @@ configuration error.
 std::optional<Options> parse_options(int argc, char** argv, std::string* error) {
   enum : int {
     kStatsJson = 1000, kVerbosity, kFlowCapacity, kLogLevel, kMode, kVersion, kWorkers, kPorts,
-    kAlertOnly, kIdleSleep, kFlagged, kSoftwareRehash,
+    kAlertOnly, kIdleSleep, kFlagged, kSoftwareRehash, kMetrics,
   };
   static const option kLong[] = {
       {"read", required_argument, nullptr, 'r'},
@@ -69,6 +71,7 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error) 
       {"software-rehash", no_argument, nullptr, kSoftwareRehash},
       {"idle-sleep", required_argument, nullptr, kIdleSleep},
       {"flagged", required_argument, nullptr, kFlagged},
+      {"metrics", required_argument, nullptr, kMetrics},
       {nullptr, 0, nullptr, 0},
   };
   Options o;
@@ -106,6 +109,7 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error) 
       case kSoftwareRehash: o.software_rehash = true; break;
       case kIdleSleep: o.idle_sleep = optarg; break;
       case kFlagged: o.flagged_path = optarg; break;
+      case kMetrics: o.metrics_path = optarg; break;
       case ':':
         *error = std::string("option ") + argv[optind - 1] + " needs a value";
         return std::nullopt;
@@ -144,6 +148,7 @@ void apply_overrides(const Options& o, config::Config& c) {
   if (o.events_path) c.output.events = *o.events_path;
   if (o.stats_json_path) c.output.stats_json = *o.stats_json_path;
   if (o.flagged_path) c.output.flagged = *o.flagged_path;
+  if (o.metrics_path) c.output.metrics = *o.metrics_path;
   if (o.log_level) {
     static const char* kLevels[] = {"trace", "debug", "info", "warn", "error", "critical", "off"};
     bool ok = false;

@@ -17,6 +17,7 @@ struct Options {
   std::optional<std::string> events_path;
   std::optional<std::string> stats_json_path;
   std::optional<std::string> flagged_path;
+  std::optional<std::string> metrics_path;
   std::optional<std::string> verbosity;
   std::optional<std::string> log_level;
   std::optional<uint64_t> flow_capacity;

@@ -294,6 +294,8 @@ void read_output(const Entry& section, OutputConfig& output) {
            }},
           {"stats_json", [&output](const Entry& e) { output.stats_json = read_string(e); }},
           {"flagged", [&output](const Entry& e) { output.flagged = read_string(e); }},
+          {"metrics", [&output](const Entry& e) { output.metrics = read_string(e); }},
+          {"metrics_interval", duration_into(output.metrics_interval_ns)},
           {"log_level",
            [&output](const Entry& e) {
              output.log_level = read_choice<std::string>(

@@ -21,6 +21,8 @@ struct OutputConfig {
   EventVerbosity verbosity = EventVerbosity::kAll;
   std::string stats_json;  // empty: no machine-readable summary file
   std::string flagged;     // pcap of every suspicious or forged reset; empty: none
+  std::string metrics;     // Prometheus text file of the counters; empty: none
+  uint64_t metrics_interval_ns = 10'000'000'000;  // live: rewritten this often
   std::string log_level = "info";
 };
 

@@ -92,6 +92,27 @@ def demo_reports_every_reset_with_a_verdict():
 
 
 @test
+def metrics_file_matches_the_summary():
+    prom, stats = path("demo.prom"), path("demo-metrics-stats.json")
+    r = run("-q", "-r", demo, "-e", path("demo-m.json"), "--stats-json", stats, "--metrics", prom)
+    assert r.returncode == 0, r.stderr
+    samples = {}
+    for line in open(prom):
+        if not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    c = json.load(open(stats))["counters"]
+    assert samples["rstguard_pkt_total"] == c["pkt.total"] > 0, samples.get("rstguard_pkt_total")
+    assert samples["rstguard_tcp_rst_total"] == c["tcp.rst.total"] > 0
+    assert samples["rstguard_flow_created_total"] == c["flow.created"]
+    labels = sum(v for k, v in samples.items() if k.startswith("rstguard_rst_label_total{"))
+    assert labels == c["tcp.rst.total"], (labels, c["tcp.rst.total"])
+    # A file that cannot be written is a clear error and exit status 1.
+    r = run("-q", "-r", demo, "-e", path("demo-m2.json"), "--metrics", path("nodir") + "/x.prom")
+    assert r.returncode == 1 and "cannot write metrics" in r.stderr and "x.prom" in r.stderr, r.stderr
+
+
+@test
 def write_holds_everything_but_dropped_resets():
     out, ev = path("demo-out.pcap"), path("demo-w.json")
     r = run("-q", "-r", demo, "-w", out, "-e", ev)

@@ -3,9 +3,10 @@
 /rstguard/stats and SIGUSR1. rstguard runs inline between a net_pcap port
 replaying the demo capture forever and a net_null port. Checks: the
 telemetry counters move between two reads and are consistent within one
-(every packet forwarded or dropped, every reset labelled once); SIGUSR1
-prints a "so far" summary and the run goes on; the final summary is at
-least what telemetry saw.
+(every packet forwarded or dropped, every reset labelled once); the
+Prometheus metrics file is rewritten while running and holds the final
+count at exit; SIGUSR1 prints a "so far" summary and the run goes on; the
+final summary is at least what telemetry saw.
 
 usage: stats_test.py RSTGUARD SOURCE_DIR WORKDIR
 """
@@ -29,7 +30,23 @@ def stats():
     return telemetry(prefix, "/rstguard/stats")
 
 
-p = start_inline_replay(rstguard, demo, prefix, ["-q", "-e", os.devnull, "--stats-json", stats_path])
+prom = os.path.join(work, "rstguard.prom")
+cfg = os.path.join(work, "metrics.yaml")
+open(cfg, "w").write(f"output:\n  metrics: {prom}\n  metrics_interval: 200ms\n")
+for leftover in (prom, stats_path):
+    if os.path.exists(leftover):
+        os.remove(leftover)
+
+
+def prom_total():
+    for line in open(prom):
+        if line.startswith("rstguard_pkt_total "):
+            return int(float(line.split()[1]))
+    raise KeyError("rstguard_pkt_total")
+
+
+p = start_inline_replay(rstguard, demo, prefix,
+                        ["-q", "-c", cfg, "-e", os.devnull, "--stats-json", stats_path])
 first = second = {}
 try:
     if not check(wait_for(lambda: stats()["pkt_total"] > 0, 10),
@@ -53,6 +70,10 @@ try:
           f"flows: {second['flows_active']} active of {second['flows_capacity']}")
     check(set(second["rst_cause"]) >= {"injected", "abortive_close"}, "causes by name")
 
+    check(wait_for(lambda: prom_total() > 0, 5), "metrics file written while running")
+    seen = prom_total()
+    check(wait_for(lambda: prom_total() > seen, 5), "metrics file rewritten every interval")
+
     p.send_signal(signal.SIGUSR1)
     time.sleep(0.7)
     check(p.poll() is None, "SIGUSR1 does not stop the run")
@@ -67,4 +88,5 @@ c = final["counters"]
 check(final["running"] is False and c["pkt.total"] >= second.get("pkt_total", 1 << 62),
       f"the final count ({c['pkt.total']}) is at least what telemetry saw")
 check(c["pkt.total"] == c["pkt.forwarded"] + c["pkt.dropped"], "final: every packet accounted for")
+check(prom_total() == c["pkt.total"], f"the metrics file's last word is the final count ({prom_total()})")
 check.finish()

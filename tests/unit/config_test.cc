@@ -69,6 +69,8 @@ const std::set<std::string> kAllKeys = {
     "output.verbosity",
     "output.stats_json",
     "output.flagged",
+    "output.metrics",
+    "output.metrics_interval",
     "output.log_level",
     "burst_size",
 };
@@ -165,6 +167,8 @@ TEST(Config, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.output.events, "rstguard-events.json");
   EXPECT_EQ(c.output.verbosity, EventVerbosity::kAll);
   EXPECT_EQ(c.output.stats_json, "");
+  EXPECT_EQ(c.output.metrics, "");
+  EXPECT_EQ(c.output.metrics_interval_ns, 10'000'000'000u);
   EXPECT_EQ(c.output.log_level, "info");
   EXPECT_EQ(c.burst_size, 32u);
 }
@@ -243,6 +247,8 @@ output:
   verbosity: suspicious
   stats_json: /var/lib/rstguard/stats.json
   flagged: /var/lib/rstguard/flagged.pcap
+  metrics: /var/lib/node_exporter/rstguard.prom
+  metrics_interval: 30s
   log_level: debug
 burst_size: 64
 )";
@@ -277,6 +283,8 @@ burst_size: 64
   EXPECT_EQ(c.output.stats_json, "/var/lib/rstguard/stats.json");
   EXPECT_EQ(c.output.log_level, "debug");
   EXPECT_EQ(c.output.flagged, "/var/lib/rstguard/flagged.pcap");
+  EXPECT_EQ(c.output.metrics, "/var/lib/node_exporter/rstguard.prom");
+  EXPECT_EQ(c.output.metrics_interval_ns, 30'000'000'000u);
   EXPECT_EQ(c.burst_size, 64u);
   EXPECT_EQ(c.hold.max_time_ns, 50 * kNsPerMs);
   EXPECT_EQ(c.evidence_actions[static_cast<int>(Evidence::sweep)], static_cast<int>(Action::drop));
@@ -573,6 +581,8 @@ TEST(ConfigErrors, ImpossibleValues) {
       {"output:\n  log_level: warning\n", 2, 14,
        "output.log_level: expected one of trace|debug|info|warn|error|critical|off, got 'warning'"},
       {"output:\n  events: \"\"\n", 2, 11, "output.events: must name a file, or \"-\" for stdout"},
+      {"output:\n  metrics_interval: 0s\n", 2, 21,
+       "output.metrics_interval: must be greater than zero, got 0s"},
   });
 }
 
