@@ -136,6 +136,20 @@ std::optional<Options> parse_options(int argc, char** argv, std::string* error) 
     return std::nullopt;
   }
   if (!o.read_path.empty()) o.mode = "offline";
+  if (o.mode == "offline") {
+    // Live-only settings would be ignored: say so rather than run without them.
+    const char* live_only = o.workers         ? "--workers"
+                            : o.ports         ? "--ports"
+                            : o.idle_sleep    ? "--idle-sleep"
+                            : o.software_rehash ? "--software-rehash"
+                            : o.alert_only    ? "--alert-only"
+                                              : nullptr;
+    if (live_only != nullptr) {
+      *error = std::string(live_only) + " is for the live modes (--mode inline|mirror); "
+               "a capture (-r) is read by one worker and judged as inline would";
+      return std::nullopt;
+    }
+  }
   if (o.mode.empty() && o.config_path.empty()) {
     *error = "nothing to read: give -r CAPTURE, or --mode inline|mirror (or a config with 'live:')";
     return std::nullopt;

@@ -188,6 +188,11 @@ def usage_errors_exit_2():
         assert r.returncode == 2, (args, r.returncode, r.stderr)
         assert r.stderr.strip(), args
     assert run("--help").returncode == 0
+    # Live-only options with a capture would be ignored: refused, by name.
+    for opt in (["--workers", "2"], ["--ports", "0,1"], ["--idle-sleep", "10us"],
+                ["--software-rehash"], ["--alert-only"]):
+        r = run("-q", "-r", demo, "-e", path("live-only.json"), *opt)
+        assert r.returncode == 2 and opt[0] in r.stderr and "live modes" in r.stderr, (opt, r.stderr)
 
 
 @test
