@@ -237,6 +237,8 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
                    "software (packets move between workers through rings)");
     }
     if (forced) shared.software_rehash = true;
+    std::atomic<uint16_t> rx_stopped{0};  // the workers' two-phase stop
+    shared.rx_stopped = &rx_stopped;
     if (ok && shared.software_rehash) {
       shared.handoff.assign(nworkers * nworkers, nullptr);
       for (uint16_t a = 0; a < nworkers && ok; ++a) {
@@ -323,15 +325,20 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
 
     const bool print = !options.quiet && cfg.output.events != "-";
     std::vector<RstEvent> drained(256);
-    // Drains the rings, at most `budget` events from each: under an event
-    // flood the main loop still gets round to signals, reload, telemetry
-    // and links. True when a ring may hold more.
+    // Drains the rings, at most `budget` events (or flagged packets) from
+    // each: under a flood the main loop still gets round to signals,
+    // reload, telemetry, metrics and links. True when a ring may hold more.
     constexpr size_t kDrainBudget = 16384;
     const auto drain = [&](size_t budget) {
       bool more = false;
       dpdk::FlaggedPacket fp;
       for (rte_ring* r : flagged_rings) {
-        while (rte_ring_dequeue_elem(r, &fp, sizeof(fp)) == 0) {
+        for (size_t taken = 0;; ++taken) {
+          if (taken >= budget) {
+            more = true;
+            break;
+          }
+          if (rte_ring_dequeue_elem(r, &fp, sizeof(fp)) != 0) break;
           if (flagged_writer && !flagged_writer->write(fp.data, fp.caplen, fp.wire_len, fp.ts_ns)) {
             spdlog::error("{}", flagged_writer->error());
             flagged_writer.reset();
@@ -394,6 +401,14 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       }
       return out;
     };
+    // The telemetry callback refers to this scope: it goes before the scope
+    // does, whichever way it is left.
+    struct ClearTelemetryStats {
+      ~ClearTelemetryStats() {
+        std::lock_guard<std::mutex> lock(g_telemetry.mutex);
+        g_telemetry.stats = nullptr;
+      }
+    } clear_telemetry_stats;
     if (ok) {
       {
         std::lock_guard<std::mutex> lock(g_telemetry.mutex);
@@ -429,8 +444,8 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       std::vector<bool> up;
       for (uint16_t p : ports) up.push_back(dpdk::link_up(p));
       auto last_link_check = std::chrono::steady_clock::now();
-      auto last_metrics = last_link_check;
       const auto metrics_interval = std::chrono::nanoseconds(cfg.output.metrics_interval_ns);
+      auto last_metrics = last_link_check - metrics_interval;  // the first file at once
       bool metrics_ok = true;
       while (!stop_requested()) {
         const bool more = drain(kDrainBudget);

@@ -56,7 +56,10 @@ inline FlowKey make_flow_key(const PacketView& p, int& sender_side) {
 // multiplies folded to 64 bits, the three products independent of each
 // other, then one more to mix them (about 10 cycles of latency against 35
 // for five serial multiply-xorshift rounds). Each word is first xored with
-// its own odd constant so that no zero word zeroes a product.
+// its own constant, so that a word of zeros (IPv4 addresses are mapped into
+// IPv6 ones) does not zero a product. Only a word equal to its constant
+// would: a half of an IPv6 address equal to one fixed 64-bit value. No
+// IPv4 key, and no port and VLAN word (VLAN ids end at 4095), can be.
 inline uint64_t hash_fold_mul(uint64_t a, uint64_t b) {
   const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
   return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);

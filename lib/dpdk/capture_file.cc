@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdarg>
@@ -265,20 +266,27 @@ size_t CaptureReader::read_burst(CaptureRecord* out, size_t max) {
 // The mapping is faulted in a window ahead of the reader, one madvise per
 // window, instead of one page fault per 16 pages on first touch (the kernel's
 // fault-around): on a 393 MB capture in the page cache the faults were a
-// tenth of the offline run. MADV_POPULATE_READ (Linux 5.14) also starts the
-// reads of a file not yet cached. A hint: on older kernels it fails and
-// pages fault in as before. Bounded, so a huge capture is never read (or
-// kept) whole ahead of the reader.
+// tenth of the offline run. MADV_POPULATE_READ (Linux 5.14) waits for any
+// read it needs, so the window after it is asked for at the same time with
+// MADV_WILLNEED, which only starts the reads: a capture not yet cached is
+// read ahead while the worker judges. Both are hints: on older kernels they
+// fail and pages fault in as before. Bounded, so a huge capture is never
+// read (or kept) whole ahead of the reader.
 void CaptureReader::populate_ahead() {
-#ifdef MADV_POPULATE_READ
   constexpr size_t kWindow = 8u << 20;
+  constexpr size_t kPage = 4096;
   if (populated_ >= size_ || offset_ + kWindow / 2 < populated_) return;
-  const size_t page = 4096;
-  const size_t start = populated_ / page * page;
+  // Large records can carry the reader past the populated part: start
+  // from the reader, not behind it.
+  const size_t start = std::max(populated_, offset_ / kPage * kPage);
   const size_t len = std::min(kWindow, size_ - start);
-  madvise(const_cast<uint8_t*>(map_) + start, len, MADV_POPULATE_READ);
-  populated_ = start + len;
+  auto* base = const_cast<uint8_t*>(map_);
+#ifdef MADV_POPULATE_READ
+  madvise(base + start, len, MADV_POPULATE_READ);
 #endif
+  const size_t next = start + len;
+  if (next < size_) madvise(base + next, std::min(kWindow, size_ - next), MADV_WILLNEED);
+  populated_ = next;
 }
 
 size_t CaptureReader::read_pcap(CaptureRecord* out, size_t max) {

@@ -5,6 +5,7 @@
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_pause.h>
 #include <rte_ring.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring_elem.h>
@@ -240,7 +241,7 @@ void LiveWorker::flush_tx() {
 }
 
 int LiveWorker::run() {
-  lcore_ = rte_lcore_id();
+  lcore_.store(rte_lcore_id(), std::memory_order_relaxed);
   rte_mbuf* pkts[kBurst];
   uint64_t last_flush = rte_rdtsc();
   uint64_t last_publish = last_flush;
@@ -293,6 +294,24 @@ int LiveWorker::run() {
     if (got == 0 && shared_.idle_sleep_us != 0) rte_delay_us_sleep(shared_.idle_sleep_us);
   }
   // Stop: rx is over; held resets go by policy; nothing judged is lost.
+  if (shared_.software_rehash && shared_.rx_stopped != nullptr) {
+    // Another worker may still be handing packets to this one: wait until
+    // every worker is past its last rx, then take in what is left.
+    shared_.rx_stopped->fetch_add(1, std::memory_order_acq_rel);
+    while (shared_.rx_stopped->load(std::memory_order_acquire) < shared_.workers) rte_pause();
+    const uint64_t now = now_ns(rte_rdtsc());
+    for (uint16_t from = 0; from < shared_.workers; ++from) {
+      if (from == index_) continue;
+      rte_ring* r = shared_.handoff[from * shared_.workers + index_];
+      for (;;) {
+        const unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst,
+                                                     nullptr);
+        if (n == 0) break;
+        stats_.handoff_in += n;
+        process(pkts, static_cast<uint16_t>(n), now);
+      }
+    }
+  }
   core_.flush_holds(shared_.drop_held_on_exit);
   size_t next = 0;
   apply_releases(next, UINT16_MAX);

@@ -41,6 +41,10 @@ struct LiveShared {
   uint64_t idle_sleep_us = 0;
   bool drop_held_on_exit = false;
   const std::atomic<bool>* stop = nullptr;
+  // Software re-hash only: workers whose rx is over, for a two-phase stop
+  // (no worker takes in its handoff rings for the last time until no
+  // worker can add to them any more).
+  std::atomic<uint16_t>* rx_stopped = nullptr;
   // The policy in force. Workers pick it up between bursts and report a
   // quiescent state once per loop; reload publishes a new pointer and waits
   // for every worker (rte_rcu_qsbr_synchronize) before freeing the old one.
@@ -103,7 +107,7 @@ class LiveWorker {
   // A consistent copy of the last published counters; any thread.
   LiveSnapshot snapshot() const;
   uint16_t index() const { return index_; }
-  unsigned lcore() const { return lcore_; }
+  unsigned lcore() const { return lcore_.load(std::memory_order_relaxed); }
 
  private:
   uint64_t now_ns(uint64_t tsc) const;
@@ -119,7 +123,7 @@ class LiveWorker {
   void publish(bool wait);
 
   uint16_t index_;
-  unsigned lcore_ = 0;
+  std::atomic<unsigned> lcore_{0};  // set by run(); read by summaries (any thread)
   const LiveShared& shared_;
   Worker core_;
   std::vector<RxSource> sources_;
