@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <unordered_map>
 #include <vector>
 
@@ -47,6 +48,13 @@ struct TelemetryState {
   // Fills a reply with the counters so far; empty while no workers run.
   std::function<void(rte_tel_data*)> stats;
 } g_telemetry;
+
+// A flow-hash seed nobody outside can know (flow_table.hash_seed: auto).
+uint64_t random_seed() {
+  std::random_device rd;
+  const uint64_t seed = (static_cast<uint64_t>(rd()) << 32) ^ rd();
+  return seed != 0 ? seed : 1;  // 0 is the fixed hash
+}
 
 int telemetry_reload(const char*, const char*, rte_tel_data* d) {
   request_reload();
@@ -282,6 +290,9 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
     if (ok) {
       WorkerParams wp;
       wp.flow = cfg.flow;
+      // One seed for every worker's table: the software re-hash picks the
+      // same owner whichever worker received the packet.
+      wp.flow.hash_seed = cfg.flow_hash_seed ? *cfg.flow_hash_seed : random_seed();
       wp.judge = cfg.judge;
       wp.actions = cfg.actions;
       // A mirror port cannot drop or hold, and alert-only inline must not:

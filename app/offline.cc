@@ -62,6 +62,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
 
   WorkerParams wp;
   wp.flow = cfg.flow;
+  wp.flow.hash_seed = cfg.flow_hash_seed.value_or(0);  // auto: reproducible flow ids
   wp.judge = cfg.judge;
   wp.actions = cfg.actions;
   wp.verbosity = cfg.output.verbosity;

@@ -181,10 +181,21 @@ FieldReader bool_into(bool& field) {
   return [&field](const Entry& e) { field = read_bool(e); };
 }
 
-void read_flow_table(const Entry& section, FlowTableParams& flow) {
+void read_flow_table(const Entry& section, FlowTableParams& flow,
+                     std::optional<uint64_t>& hash_seed) {
   FlowTimeouts& t = flow.timeouts;
   read_section(section, {
                             {"capacity", integer_into(flow.capacity, 1, kMaxFlowCapacity)},
+                            {"hash_seed",
+                             [&hash_seed](const Entry& e) {
+                               const std::string& text = scalar_of(e, "auto or a number");
+                               if (text == "auto") {
+                                 hash_seed.reset();
+                               } else {
+                                 hash_seed = static_cast<uint64_t>(
+                                     read_integer<int64_t>(e, 0, std::nullopt));
+                               }
+                             }},
                             {"timeouts",
                              [&t](const Entry& e) {
                                read_section(e, {
@@ -604,7 +615,7 @@ Config read_config(const YAML::Node& root) {
   }
   read_section(Entry{YAML::Node(), root, ""},
                {
-                   {"flow_table", [&c](const Entry& e) { read_flow_table(e, c.flow); }},
+                   {"flow_table", [&c](const Entry& e) { read_flow_table(e, c.flow, c.flow_hash_seed); }},
                    {"judge", [&c](const Entry& e) { read_judge(e, c.judge); }},
                    {"actions", [&c](const Entry& e) { read_actions(e, c.actions); }},
                    {"output", [&c](const Entry& e) { read_output(e, c.output); }},

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <stdexcept>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +64,9 @@ struct TriggerConfig {
 
 struct Config {
   FlowTableParams flow;
+  // flow_table.hash_seed: unset ("auto") means random for a live run and 0
+  // (the fixed hash, reproducible flow ids) for a capture file.
+  std::optional<uint64_t> flow_hash_seed;
   JudgeParams judge;
   ActionPolicy actions;
   HoldParams hold;

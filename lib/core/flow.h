@@ -56,22 +56,53 @@ inline FlowKey make_flow_key(const PacketView& p, int& sender_side) {
 // multiplies folded to 64 bits, the three products independent of each
 // other, then one more to mix them (about 10 cycles of latency against 35
 // for five serial multiply-xorshift rounds). Each word is first xored with
-// its own constant, so that a word of zeros (IPv4 addresses are mapped into
-// IPv6 ones) does not zero a product. Only a word equal to its constant
-// would: a half of an IPv6 address equal to one fixed 64-bit value. No
-// IPv4 key, and no port and VLAN word (VLAN ids end at 4095), can be.
+// its own key word, so that a word of zeros (IPv4 addresses are mapped into
+// IPv6 ones) does not zero a product; only a word equal to its key word
+// would.
+//
+// The key words come from a seed. With seed 0 they are fixed constants
+// (offline: the same flow ids on every run). A live run takes a random
+// seed, so that nobody outside can compute which keys share a probe chain
+// and aim a flood of crafted connections at one (hash flooding).
 inline uint64_t hash_fold_mul(uint64_t a, uint64_t b) {
   const unsigned __int128 r = static_cast<unsigned __int128>(a) * b;
   return static_cast<uint64_t>(r) ^ static_cast<uint64_t>(r >> 64);
 }
-inline uint64_t hash_flow_key(const FlowKey& k) {
-  uint64_t w[5];
-  std::memcpy(w, &k, sizeof(w));
-  const uint64_t x = hash_fold_mul(w[0] ^ 0xA0761D6478BD642Full, w[1] ^ 0xE7037ED1A0B428DBull);
-  const uint64_t y = hash_fold_mul(w[2] ^ 0x8EBC6AF09C88C6E3ull, w[3] ^ 0x589965CC75374CC3ull);
-  const uint64_t z = hash_fold_mul(w[4] ^ 0x1D8E4E27C47D124Full, 0x9E3779B97F4A7C15ull);
-  return hash_fold_mul(x ^ z ^ 0xBF58476D1CE4E5B9ull, y ^ 0x94D049BB133111EBull);
-}
+
+inline constexpr uint64_t kFlowHashBase[7] = {
+    0xA0761D6478BD642Full, 0xE7037ED1A0B428DBull, 0x8EBC6AF09C88C6E3ull, 0x589965CC75374CC3ull,
+    0x1D8E4E27C47D124Full, 0xBF58476D1CE4E5B9ull, 0x94D049BB133111EBull};
+
+class FlowHasher {
+ public:
+  constexpr explicit FlowHasher(uint64_t seed = 0) {
+    uint64_t x = seed;
+    for (int i = 0; i < 7; ++i) {
+      uint64_t z = seed == 0 ? 0 : (x += 0x9E3779B97F4A7C15ull);  // splitmix64
+      if (seed != 0) {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+        z ^= z >> 31;
+      }
+      k_[i] = kFlowHashBase[i] ^ z;
+    }
+  }
+  uint64_t operator()(const FlowKey& k) const {
+    uint64_t w[5];
+    std::memcpy(w, &k, sizeof(w));
+    const uint64_t x = hash_fold_mul(w[0] ^ k_[0], w[1] ^ k_[1]);
+    const uint64_t y = hash_fold_mul(w[2] ^ k_[2], w[3] ^ k_[3]);
+    const uint64_t z = hash_fold_mul(w[4] ^ k_[4], 0x9E3779B97F4A7C15ull);
+    return hash_fold_mul(x ^ z ^ k_[5], y ^ k_[6]);
+  }
+
+ private:
+  uint64_t k_[7] = {};
+};
+
+// The hash with seed 0 (fixed key words).
+inline constexpr FlowHasher kFixedFlowHasher{0};
+inline uint64_t hash_flow_key(const FlowKey& k) { return kFixedFlowHasher(k); }
 
 // Flow ids stay below 2^53 so that JSON readers hold them exactly.
 inline constexpr uint64_t kFlowIdMask = (1ull << 53) - 1;

@@ -48,7 +48,7 @@ const char* phase_name(Phase p) {
 }
 
 FlowTable::FlowTable(const FlowTableParams& params, Counters* counters)
-    : capacity_(params.capacity), counters_(counters) {
+    : capacity_(params.capacity), hasher_(params.hash_seed), counters_(counters) {
   slots_ = capacity_ + capacity_ / 2 + 1;
   table_ = static_cast<FlowEntry*>(allocate(slots_ * sizeof(FlowEntry), bytes_));
   for (size_t i = 0; i < slots_; ++i) new (&table_[i]) FlowEntry();
@@ -180,7 +180,7 @@ void FlowTable::erase(size_t hole) {
     if (tags_[j] == 0) break;
     FlowEntry& e = table_[j];
     // The stored tags keep only part of the hash: recompute the home.
-    const size_t h = home(hash_flow_key(e.key));
+    const size_t h = home(hasher_(e.key));
     const bool movable = (hole <= j) ? (h <= hole || h > j) : (h <= hole && h > j);
     if (movable) {
       table_[hole] = e;

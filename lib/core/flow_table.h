@@ -49,6 +49,10 @@ class FlowTable {
   FlowTable(const FlowTable&) = delete;
   FlowTable& operator=(const FlowTable&) = delete;
 
+  // The table's flow hash (keyed by FlowTableParams::hash_seed): callers
+  // hash keys with it for find(), insert() and the prefetches.
+  uint64_t hash(const FlowKey& key) const { return hasher_(key); }
+
   // Staged lookup, step 1: hints the cache about the tags at the key's home.
   void prefetch_tags(uint64_t hash) const { prefetch_line(&tags_[home(hash)]); }
 
@@ -83,7 +87,7 @@ class FlowTable {
 
   // Whether `key` has an entry, expired or not (for after-run checks).
   bool contains(const FlowKey& key) const {
-    const uint64_t hash = hash_flow_key(key);
+    const uint64_t hash = hasher_(key);
     const uint16_t tag = slot_tag(hash);
     for (size_t i = home(hash);; i = next(i)) {
       if (tags_[i] == 0) return false;
@@ -113,7 +117,7 @@ class FlowTable {
   bool consistent() const {
     for (size_t i = 0; i < slots_; ++i) {
       if ((tags_[i] == 0) != (table_[i].phase == Phase::kEmpty)) return false;
-      if (tags_[i] != 0 && tags_[i] != slot_tag(hash_flow_key(table_[i].key))) return false;
+      if (tags_[i] != 0 && tags_[i] != slot_tag(hasher_(table_[i].key))) return false;
     }
     return true;
   }
@@ -134,6 +138,7 @@ class FlowTable {
   size_t size_ = 0;
   size_t gc_cursor_ = 0;
   uint32_t timeout_ms_[8] = {};  // idle timeout by Phase, ms
+  FlowHasher hasher_;
   Counters* counters_;
 };
 

@@ -24,6 +24,7 @@ struct FlowTimeouts {
 struct FlowTableParams {
   uint32_t capacity = 1u << 16;  // concurrent flows per worker
   FlowTimeouts timeouts;
+  uint64_t hash_seed = 0;  // 0: the fixed flow hash (see FlowHasher)
 };
 
 // What the judge weighs. Defaults are the documented reference

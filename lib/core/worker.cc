@@ -141,7 +141,7 @@ void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
   for (uint16_t i = 0; i < n; ++i) {
     if (results[i] != ParseResult::ok) continue;
     keys[i] = make_flow_key(views[i], sides[i]);
-    hashes[i] = hash_flow_key(keys[i]);
+    hashes[i] = table_.hash(keys[i]);
     table_.prefetch_tags(hashes[i]);
   }
   // The slots: kSlotAhead packets ahead of the tracker, so that the lines

@@ -149,7 +149,8 @@ uint16_t LiveWorker::rehash(rte_mbuf** pkts, uint16_t n) {
     if (parse_frame(rte_pktmbuf_mtod(m, const uint8_t*), rte_pktmbuf_data_len(m),
                     rte_pktmbuf_pkt_len(m), v) == ParseResult::ok) {
       int side;
-      owner = static_cast<uint16_t>((hash_flow_key(make_flow_key(v, side)) >> 32) %
+      // Every worker's table has the run's seed: all pick the same owner.
+      owner = static_cast<uint16_t>((core_.flows().hash(make_flow_key(v, side)) >> 32) %
                                     shared_.workers);
     }
     if (owner != index_) {

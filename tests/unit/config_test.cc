@@ -42,6 +42,7 @@ const std::set<std::string> kAllKeys = {
     "live.drop_held_on_exit",
     "live.rehash",
     "flow_table.capacity",
+    "flow_table.hash_seed",
     "flow_table.timeouts.embryonic",
     "flow_table.timeouts.established",
     "flow_table.timeouts.closing",
@@ -141,6 +142,7 @@ void expect_same(const Config& a, const Config& b) {
 TEST(Config, DefaultsAreTheDocumentedOnes) {
   const Config c;
   EXPECT_EQ(c.flow.capacity, 65536u);
+  EXPECT_FALSE(c.flow_hash_seed.has_value());  // auto
   EXPECT_EQ(c.flow.timeouts.embryonic_ns, 30 * kNsPerSec);
   EXPECT_EQ(c.flow.timeouts.established_ns, 8100 * kNsPerSec);
   EXPECT_EQ(c.flow.timeouts.closing_ns, 120 * kNsPerSec);
@@ -193,6 +195,7 @@ TEST(Config, EveryKeyOverridesItsField) {
   const std::string yaml = R"(
 flow_table:
   capacity: 1024
+  hash_seed: 12345
   timeouts:
     embryonic: 5s
     established: 2h
@@ -255,6 +258,7 @@ burst_size: 64
   ASSERT_EQ(leaf_keys(yaml), kAllKeys);
   const Config c = load(yaml);
   EXPECT_EQ(c.flow.capacity, 1024u);
+  EXPECT_EQ(c.flow_hash_seed, std::optional<uint64_t>(12345));
   EXPECT_EQ(c.flow.timeouts.embryonic_ns, 5 * kNsPerSec);
   EXPECT_EQ(c.flow.timeouts.established_ns, 7200 * kNsPerSec);
   EXPECT_EQ(c.flow.timeouts.closing_ns, 90 * kNsPerSec);
@@ -343,6 +347,10 @@ TEST(Config, LiveSectionErrors) {
             "t.yaml:2:14: live.ports[1]: expected an integer, got 'x'");
   EXPECT_EQ(error_of("live:\n  workers: 129\n"),
             "t.yaml:2:12: live.workers: must be between 0 and 128, got 129");
+  EXPECT_EQ(error_of("flow_table:\n  hash_seed: -3\n"),
+            "t.yaml:2:14: flow_table.hash_seed: must be at least 0, got -3");
+  EXPECT_FALSE(load_config_string("flow_table:\n  hash_seed: auto\n", "t.yaml")
+                   .flow_hash_seed.has_value());
   EXPECT_EQ(error_of("live:\n  rehash: sometimes\n"),
             "t.yaml:2:11: live.rehash: expected one of auto|software, got 'sometimes'");
   EXPECT_EQ(load_config_string("live:\n  rehash: software\n", "t.yaml").live.rehash, "software");

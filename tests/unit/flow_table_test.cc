@@ -97,10 +97,10 @@ std::vector<FlowKey> keys_with_home(const FlowTable& t, size_t home, size_t coun
 }
 
 FlowEntry* insert(FlowTable& t, const FlowKey& k, uint32_t now_ms, bool established = true) {
-  return t.insert(k, hash_flow_key(k), now_ms, established);
+  return t.insert(k, t.hash(k), now_ms, established);
 }
 FlowEntry* find(FlowTable& t, const FlowKey& k, uint32_t now_ms) {
-  return t.find(k, hash_flow_key(k), now_ms);
+  return t.find(k, t.hash(k), now_ms);
 }
 
 // ---- Layout ---------------------------------------------------------------
@@ -257,6 +257,50 @@ TEST(FlowTableKey, SequentialClientsSpreadOverHomeSlots) {
   }
   EXPECT_LT(*std::max_element(load.begin(), load.end()), 40);
   EXPECT_GT(*std::min_element(load.begin(), load.end()), 2);
+}
+
+// The seeded hash: seed 0 is the fixed hash; another seed gives other
+// hashes, as well mixed.
+TEST(FlowTableKey, SeededHash) {
+  const FlowHasher fixed(0), seeded(0x5EED), other(0x5EEE);
+  std::mt19937_64 rng(9);
+  int same = 0;
+  for (int n = 0; n < 10000; ++n) {
+    uint64_t w[5];
+    for (uint64_t& x : w) x = rng();
+    FlowKey k;
+    std::memcpy(&k, w, sizeof(k));
+    EXPECT_EQ(fixed(k), hash_flow_key(k));
+    same += seeded(k) == fixed(k) || seeded(k) == other(k) ? 1 : 0;
+  }
+  EXPECT_EQ(same, 0);
+}
+
+// Hash flooding: keys an attacker computed to share one home slot under the
+// fixed hash land all over the table under a seeded one, so the probe
+// chain they were meant to build does not form.
+TEST(FlowTableKey, SeedDefeatsPrecomputedCollisions) {
+  FlowTableParams fixed_params = params_with_capacity(4096);
+  Counters c;
+  const FlowTable fixed(fixed_params, &c);
+  uint32_t next = 1;
+  const std::vector<FlowKey> crafted = keys_with_home(fixed, 17, 200, &next);
+  // Under the fixed hash they all start probing at slot 17: one chain.
+  for (const FlowKey& k : crafted) ASSERT_EQ(home_slot(fixed, fixed.hash(k)), 17u);
+  FlowTableParams seeded_params = fixed_params;
+  seeded_params.hash_seed = 0x1234'5678'9ABC'DEF1ull;
+  FlowTable seeded(seeded_params, &c);
+  std::map<size_t, int> homes;
+  for (const FlowKey& k : crafted) {
+    ASSERT_NE(insert(seeded, k, kT0), nullptr);
+    ++homes[home_slot(seeded, seeded.hash(k))];
+  }
+  int most = 0;
+  for (const auto& [home, n] : homes) most = std::max(most, n);
+  EXPECT_LE(most, 4) << "crafted keys still share a home under a seed";
+  EXPECT_GT(homes.size(), 190u);
+  EXPECT_TRUE(seeded.consistent());
+  for (const FlowKey& k : crafted) EXPECT_NE(find(seeded, k, kT0), nullptr);
 }
 
 TEST(FlowTableKey, VlanIdsAndFamilyArePartOfTheKey) {
@@ -589,6 +633,7 @@ TEST(FlowTableCollect, MatchesAModelUnderRandomOperations) {
     SCOPED_TRACE(seed);
     std::mt19937_64 rng(seed);
     Counters c;
+    p.hash_seed = seed % 2 == 0 ? 0 : rng();  // the fixed hash and seeded ones
     FlowTable t(p, &c);
     std::map<uint32_t, ModelEntry> model;                      // key index -> state
     uint32_t now = 0xFFF00000u + static_cast<uint32_t>(seed);  // wraps during the run
