@@ -295,6 +295,9 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       wp.flow.hash_seed = cfg.flow_hash_seed ? *cfg.flow_hash_seed : random_seed();
       wp.judge = cfg.judge;
       wp.actions = cfg.actions;
+      // The run's event budget, split between the workers (rounded up).
+      wp.max_events_per_second = static_cast<uint32_t>(
+          (static_cast<uint64_t>(cfg.output.max_events_per_second) + nworkers - 1) / nworkers);
       // A mirror port cannot drop or hold, and alert-only inline must not:
       // events say what really happened to the reset (alert).
       wp.can_drop = inline_mode && !live.alert_only;

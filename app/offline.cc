@@ -65,6 +65,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
   wp.flow.hash_seed = cfg.flow_hash_seed.value_or(0);  // auto: reproducible flow ids
   wp.judge = cfg.judge;
   wp.actions = cfg.actions;
+  wp.max_events_per_second = cfg.output.max_events_per_second;
   wp.verbosity = cfg.output.verbosity;
   wp.hold = cfg.hold;
   auto worker = std::make_unique<Worker>(wp);

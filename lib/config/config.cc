@@ -307,6 +307,7 @@ void read_output(const Entry& section, OutputConfig& output) {
           {"flagged", [&output](const Entry& e) { output.flagged = read_string(e); }},
           {"metrics", [&output](const Entry& e) { output.metrics = read_string(e); }},
           {"metrics_interval", duration_into(output.metrics_interval_ns)},
+          {"max_events_per_second", integer_into(output.max_events_per_second, 0, 1'000'000'000)},
           {"log_level",
            [&output](const Entry& e) {
              output.log_level = read_choice<std::string>(

@@ -23,6 +23,7 @@ struct OutputConfig {
   std::string stats_json;  // empty: no machine-readable summary file
   std::string flagged;     // pcap of every suspicious or forged reset; empty: none
   std::string metrics;     // Prometheus text file of the counters; empty: none
+  uint32_t max_events_per_second = 0;  // reset events written per second, all sources; 0: no limit
   uint64_t metrics_interval_ns = 10'000'000'000;  // live: rewritten this often
   std::string log_level = "info";
 };

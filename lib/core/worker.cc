@@ -311,6 +311,8 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
   } else if (rule != nullptr && rule->actions.rate_limit != 0 &&
              !rate_allows(p.src, rule_index, rule->actions.rate_limit, now_ms)) {
     ++counters_.event_rate_limited;  // the action still applies
+  } else if (params_.max_events_per_second != 0 && !budget_allows(now_ms)) {
+    ++counters_.event_over_budget;  // the action still applies
   } else {
     emit(e);
   }
@@ -530,6 +532,16 @@ bool Worker::rate_allows(const IpAddr& src, uint32_t rule, uint32_t per_second, 
     r.count = 0;
   }
   return ++r.count <= per_second;
+}
+
+// The worker's own events-per-second budget, over one-second windows of
+// packet time.
+bool Worker::budget_allows(uint32_t now_ms) {
+  if (budget_window_ms_ == 0 || !ms_within(now_ms, budget_window_ms_, kNsPerSec)) {
+    budget_window_ms_ = now_ms;
+    budget_used_ = 0;
+  }
+  return ++budget_used_ <= params_.max_events_per_second;
 }
 
 // Names the first trigger pattern seen on a connection: the SNI and the

@@ -52,6 +52,11 @@ struct WorkerParams {
   // policy asks for becomes an alert (events say what really happened).
   bool can_drop = true;
   uint32_t rate_limit_slots = 4096;  // per-source event rate limiter entries
+  // Reset events written per second of packet time by this worker, whatever
+  // their source (a flood of spoofed sources passes any per-source limit);
+  // past it they are counted (event.over_budget), the action still applies.
+  // 0: no limit.
+  uint32_t max_events_per_second = 0;
   uint16_t index = 0;                // which of the policy's trigger scanners is ours
   uint32_t trigger_slots = 4096;     // connections whose trigger details are kept
   uint32_t reassembly_slots = 64;    // ClientHellos / request headers being joined
@@ -130,6 +135,7 @@ class Worker {
   RstEvent make_event(const PacketView& p, const FlowEntry* f, int side, uint64_t now_ns) const;
   void count_verdict(const Verdict& v, Action a);
   bool rate_allows(const IpAddr& src, uint32_t rule, uint32_t per_second, uint32_t now_ms);
+  bool budget_allows(uint32_t now_ms);
   void scan_triggers(const PacketView& p, FlowEntry& f, int side);
   bool record_trigger(FlowEntry& f, const TriggerMatch& m, TriggerField field, uint32_t base);
   const TriggerInfo* trigger_of(const FlowEntry& f) const;
@@ -153,6 +159,8 @@ class Worker {
   std::vector<RstEvent> events_;
   size_t events_capacity_;
   uint64_t packet_number_ = 0;
+  uint32_t budget_window_ms_ = 0;  // start of the event budget's second (0: none yet)
+  uint32_t budget_used_ = 0;
   uint32_t last_now_ms_ = 0;  // worker clock of the newest frame (0: none yet)
   // Hold queue: a FIFO (deadlines only grow) over a fixed array; entries
   // released early are skipped when the head reaches them.

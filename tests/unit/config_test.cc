@@ -72,6 +72,7 @@ const std::set<std::string> kAllKeys = {
     "output.flagged",
     "output.metrics",
     "output.metrics_interval",
+    "output.max_events_per_second",
     "output.log_level",
     "burst_size",
 };
@@ -252,6 +253,7 @@ output:
   flagged: /var/lib/rstguard/flagged.pcap
   metrics: /var/lib/node_exporter/rstguard.prom
   metrics_interval: 30s
+  max_events_per_second: 5000
   log_level: debug
 burst_size: 64
 )";
@@ -289,6 +291,7 @@ burst_size: 64
   EXPECT_EQ(c.output.flagged, "/var/lib/rstguard/flagged.pcap");
   EXPECT_EQ(c.output.metrics, "/var/lib/node_exporter/rstguard.prom");
   EXPECT_EQ(c.output.metrics_interval_ns, 30'000'000'000u);
+  EXPECT_EQ(c.output.max_events_per_second, 5000u);
   EXPECT_EQ(c.burst_size, 64u);
   EXPECT_EQ(c.hold.max_time_ns, 50 * kNsPerMs);
   EXPECT_EQ(c.evidence_actions[static_cast<int>(Evidence::sweep)], static_cast<int>(Action::drop));

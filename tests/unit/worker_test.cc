@@ -696,6 +696,51 @@ TEST(WorkerAttacks, ForgedSynDoesNotLaunderAForgedReset) {
   EXPECT_EQ(r.dispositions[rsts[0].packet_number - 1], Disposition::kDrop);
 }
 
+// A flood of forged resets against one connection, 1000 a second for three
+// seconds of packet time. With a budget of 100 events a second (which
+// counts every source, so spoofed addresses do not spread it), 100 are
+// written per second and the rest counted; every forged reset is still
+// dropped.
+TEST(WorkerEvents, BudgetBoundsAFloodFromSpoofedSources) {
+  scenario::Capture cap;
+  scenario::Conn c(cap, scenario::ConnOptions{}, "10.1.0.10", 40000, "10.2.0.20", 443);
+  c.handshake();
+  c.data(scenario::kClient, 300);
+  c.data(scenario::kServer, 1200);
+  c.ack(scenario::kClient);
+  cap.advance_ms(5);
+  for (uint32_t i = 0; i < 3000; ++i) {
+    SegmentSpec rst = c.forge_rst(scenario::kServer);
+    rst.seq += 0x40000000u;  // far out of the window
+    rst.ack = 0;
+    rst.flags = kRst;
+    cap.add(rst);
+    cap.advance_ms(1);
+  }
+  for (const uint32_t budget : {0u, 100u}) {
+    SCOPED_TRACE(budget);
+    WorkerParams p = small_params();
+    p.max_events_per_second = budget;
+    Replay r(p);
+    r.run(cap.packets());
+    const auto rsts = r.rsts();
+    size_t dropped = 0;
+    for (Disposition d : r.dispositions) dropped += d == Disposition::kDrop ? 1 : 0;
+    EXPECT_EQ(dropped, 3000u) << "every forged reset dropped, written or not";
+    EXPECT_EQ(r.counters().rst_total, 3000u);
+    if (budget == 0) {
+      EXPECT_EQ(rsts.size(), 3000u);
+      EXPECT_EQ(r.counters().event_over_budget, 0u);
+    } else {
+      // Three seconds and a bit of packet time: three or four windows.
+      EXPECT_GE(rsts.size(), 300u);
+      EXPECT_LE(rsts.size(), 400u);
+      EXPECT_EQ(r.counters().event_over_budget + rsts.size(), 3000u);
+      for (const RstEvent& e : rsts) EXPECT_EQ(e.label, Label::forged) << describe(e);
+    }
+  }
+}
+
 // Event consumers read flow_id as a JSON number, exact only below 2^53.
 TEST(WorkerEvents, FlowIdsFitAJsonNumber) {
   size_t events = 0;
