@@ -665,17 +665,23 @@ TEST(WorkerResources, BurstWithoutTcpKeepsFlows) {
 
 // ---- Attacks on the tracker --------------------------------------------------------------
 
+// A connection with its handshake and one exchange in `cap`.
+scenario::Conn established(scenario::Capture& cap) {
+  scenario::Conn c(cap, scenario::ConnOptions{}, "10.1.0.10", 40000, "10.2.0.20", 443);
+  c.handshake();
+  c.data(scenario::kClient, 300);
+  c.data(scenario::kServer, 1200);
+  c.ack(scenario::kClient);
+  return c;
+}
+
 // An injector first sends a SYN on the established tuple (the tracker then
 // believes in a new connection in SYN-SENT), then a reset with the real
 // sequence number, its own TTL and no timestamps, acknowledging that SYN.
 // Judged against the connection, it is forged and must be dropped.
 TEST(WorkerAttacks, ForgedSynDoesNotLaunderAForgedReset) {
   scenario::Capture cap;
-  scenario::Conn c(cap, scenario::ConnOptions{}, "10.1.0.10", 40000, "10.2.0.20", 443);
-  c.handshake();
-  c.data(scenario::kClient, 300);
-  c.data(scenario::kServer, 1200);
-  c.ack(scenario::kClient);
+  scenario::Conn c = established(cap);
   SegmentSpec syn = c.segment(scenario::kClient, kSyn);
   syn.seq = 0x12345678u;
   syn.ttl = 100;
@@ -701,13 +707,9 @@ TEST(WorkerAttacks, ForgedSynDoesNotLaunderAForgedReset) {
 // counts every source, so spoofed addresses do not spread it), 100 are
 // written per second and the rest counted; every forged reset is still
 // dropped.
-TEST(WorkerEvents, BudgetBoundsAFloodFromSpoofedSources) {
+TEST(WorkerEvents, BudgetBoundsAResetFlood) {
   scenario::Capture cap;
-  scenario::Conn c(cap, scenario::ConnOptions{}, "10.1.0.10", 40000, "10.2.0.20", 443);
-  c.handshake();
-  c.data(scenario::kClient, 300);
-  c.data(scenario::kServer, 1200);
-  c.ack(scenario::kClient);
+  scenario::Conn c = established(cap);
   cap.advance_ms(5);
   for (uint32_t i = 0; i < 3000; ++i) {
     SegmentSpec rst = c.forge_rst(scenario::kServer);
