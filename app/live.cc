@@ -479,8 +479,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
           last_metrics = now;
           const auto [total, info] = summarize(true);
           std::string error;
-          const bool written = output::write_file_atomically(
-              cfg.output.metrics, output::format_metrics(total, info), &error);
+          const bool written = output::write_metrics(cfg.output.metrics, total, info, &error);
           if (written != metrics_ok) {  // said once per change, not every interval
             if (written) {
               spdlog::info("metrics: writing '{}' again", cfg.output.metrics);
@@ -542,8 +541,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       std::fflush(stdout);
       if (!cfg.output.metrics.empty()) {
         std::string error;
-        if (!output::write_file_atomically(cfg.output.metrics, output::format_metrics(total, info),
-                                           &error)) {
+        if (!output::write_metrics(cfg.output.metrics, total, info, &error)) {
           spdlog::error("cannot write metrics: {}", error);
           status = 1;
         }

@@ -203,8 +203,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
   }
   if (!cfg.output.metrics.empty()) {
     std::string error;
-    if (!output::write_file_atomically(cfg.output.metrics,
-                                       output::format_metrics(worker->counters(), info), &error)) {
+    if (!output::write_metrics(cfg.output.metrics, worker->counters(), info, &error)) {
       spdlog::error("cannot write metrics: {}", error);
       return 1;
     }

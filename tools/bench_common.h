@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/counters.h"
 #include "core/flow.h"
@@ -108,6 +109,20 @@ inline bool parse_count(std::string_view s, uint64_t& out) {
   if (end == z.c_str() || *end != '\0' || v <= 0) return false;
   out = static_cast<uint64_t>(v * static_cast<double>(mult));
   return out > 0;
+}
+
+// A comma-separated list of counts (k and M suffixes), each at most `max`,
+// at least one. False on anything else.
+inline bool parse_count_list(std::string_view list, uint64_t max, std::vector<uint64_t>& out) {
+  out.clear();
+  while (!list.empty()) {
+    const size_t comma = list.find(',');
+    uint64_t n = 0;
+    if (!parse_count(list.substr(0, comma), n) || n > max) return false;
+    out.push_back(n);
+    list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
+  }
+  return !out.empty();
 }
 
 inline double pct(uint64_t a, uint64_t b) { return b ? 100.0 * static_cast<double>(a) / b : 0; }

@@ -86,6 +86,7 @@ namespace rstguard::bench {
 
 using bench_common::evicted;
 using bench_common::parse_count;
+using bench_common::parse_count_list;
 using bench_common::parse_errors;
 using bench_common::pct;
 using bench_common::table_bytes_for;
@@ -952,16 +953,7 @@ bool parse_options(int argc, char** argv, Options& opt) {
     } else if (a == "--json") {
       opt.json = true;
     } else if (a == "--flows" && has_value) {
-      opt.flows.clear();
-      std::string_view list = argv[++i];
-      while (!list.empty()) {
-        const size_t comma = list.find(',');
-        uint64_t n = 0;
-        if (!parse_count(list.substr(0, comma), n) || n > (1u << 30)) return false;
-        opt.flows.push_back(n);
-        list = comma == std::string_view::npos ? std::string_view() : list.substr(comma + 1);
-      }
-      if (opt.flows.empty()) return false;
+      if (!parse_count_list(argv[++i], (1u << 30), opt.flows)) return false;
       flows_set = true;
     } else if (a == "--seconds" && has_value) {
       opt.seconds = std::atof(argv[++i]);

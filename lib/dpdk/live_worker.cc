@@ -166,6 +166,25 @@ uint16_t LiveWorker::rehash(rte_mbuf** pkts, uint16_t n) {
   return kept;
 }
 
+// Packets other workers re-hashed to this one: a burst from each ring, or
+// (at stop) everything the rings hold. Returns how many.
+uint32_t LiveWorker::take_handoffs(uint64_t now, bool until_empty) {
+  rte_mbuf* pkts[kBurst];
+  uint32_t got = 0;
+  for (uint16_t from = 0; from < shared_.workers; ++from) {
+    if (from == index_) continue;
+    rte_ring* r = shared_.handoff[from * shared_.workers + index_];
+    unsigned n;
+    do {
+      n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst, nullptr);
+      got += n;
+      stats_.handoff_in += n;
+      process(pkts, static_cast<uint16_t>(n), now);
+    } while (until_empty && n != 0);
+  }
+  return got;
+}
+
 void LiveWorker::process(rte_mbuf** pkts, uint16_t n, uint64_t now) {
   if (n == 0) return;
   for (uint16_t i = 0; i < n; ++i) {
@@ -271,17 +290,7 @@ int LiveWorker::run() {
       if (shared_.software_rehash) n = rehash(pkts, n);
       process(pkts, n, now);
     }
-    if (shared_.software_rehash) {
-      for (uint16_t from = 0; from < shared_.workers; ++from) {
-        if (from == index_) continue;
-        rte_ring* r = shared_.handoff[from * shared_.workers + index_];
-        const unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst,
-                                                     nullptr);
-        got += n;
-        stats_.handoff_in += n;
-        process(pkts, static_cast<uint16_t>(n), now);
-      }
-    }
+    if (shared_.software_rehash) got += take_handoffs(now, false);
     if (tsc - last_flush > shared_.tx_flush_cycles) {
       flush_tx();
       last_flush = tsc;
@@ -300,18 +309,7 @@ int LiveWorker::run() {
     // every worker is past its last rx, then take in what is left.
     shared_.rx_stopped->fetch_add(1, std::memory_order_acq_rel);
     while (shared_.rx_stopped->load(std::memory_order_acquire) < shared_.workers) rte_pause();
-    const uint64_t now = now_ns(rte_rdtsc());
-    for (uint16_t from = 0; from < shared_.workers; ++from) {
-      if (from == index_) continue;
-      rte_ring* r = shared_.handoff[from * shared_.workers + index_];
-      for (;;) {
-        const unsigned n = rte_ring_sc_dequeue_burst(r, reinterpret_cast<void**>(pkts), kBurst,
-                                                     nullptr);
-        if (n == 0) break;
-        stats_.handoff_in += n;
-        process(pkts, static_cast<uint16_t>(n), now);
-      }
-    }
+    take_handoffs(now_ns(rte_rdtsc()), true);
   }
   core_.flush_holds(shared_.drop_held_on_exit);
   size_t next = 0;

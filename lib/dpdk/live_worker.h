@@ -113,6 +113,7 @@ class LiveWorker {
   uint64_t now_ns(uint64_t tsc) const;
   void process(rte_mbuf** pkts, uint16_t n, uint64_t now);
   uint16_t rehash(rte_mbuf** pkts, uint16_t n);
+  uint32_t take_handoffs(uint64_t now, bool until_empty);
   void send(rte_mbuf* m);
   void send_all(rte_mbuf** pkts, uint16_t n);
   void apply_releases(size_t& next, uint16_t before_frame);

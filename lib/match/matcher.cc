@@ -12,13 +12,14 @@ namespace rstguard::match {
 
 namespace {
 
-// Bytes of a pattern's expression as they appear in messages: printable ASCII as is, the rest
-// as \xHH, so a configuration error prints on one line.
-std::string printable(const std::string& s) {
+// `s` with the bytes `keep` accepts as they are and every other one as \xHH.
+template <typename Keep>
+std::string hex_escaped(const std::string& s, Keep keep) {
   static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
+  out.reserve(s.size() * 4);
   for (unsigned char c : s) {
-    if (c >= 0x20 && c < 0x7f) {
+    if (keep(c)) {
       out += static_cast<char>(c);
     } else {
       out += "\\x";
@@ -27,6 +28,12 @@ std::string printable(const std::string& s) {
     }
   }
   return out;
+}
+
+// Bytes of a pattern's expression as they appear in messages: printable ASCII as is, the rest
+// as \xHH, so a configuration error prints on one line.
+std::string printable(const std::string& s) {
+  return hex_escaped(s, [](unsigned char c) { return c >= 0x20 && c < 0x7f; });
 }
 
 [[noreturn]] void refuse(const std::vector<PatternSpec>& patterns, int index, std::string reason) {
@@ -41,19 +48,9 @@ std::string printable(const std::string& s) {
 // A literal as a Hyperscan regex: letters and digits as they are (so HS_FLAG_CASELESS still
 // applies to them), every other byte as \xHH, which no regex syntax can misread.
 std::string escape_literal(const std::string& literal) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(literal.size() * 4);
-  for (unsigned char c : literal) {
-    if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')) {
-      out += static_cast<char>(c);
-    } else {
-      out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
-    }
-  }
-  return out;
+  return hex_escaped(literal, [](unsigned char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+  });
 }
 
 struct CompileErrorFree {

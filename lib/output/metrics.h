@@ -19,4 +19,10 @@ std::string format_metrics(const Counters& c, const RunInfo& info);
 // reader never sees half a file. False (and `error` set) on failure.
 bool write_file_atomically(const std::string& path, const std::string& text, std::string* error);
 
+// format_metrics() into `path`, atomically. False (and `error` set) on failure.
+inline bool write_metrics(const std::string& path, const Counters& c, const RunInfo& info,
+                          std::string* error) {
+  return write_file_atomically(path, format_metrics(c, info), error);
+}
+
 }  // namespace rstguard::output
