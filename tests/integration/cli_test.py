@@ -11,20 +11,13 @@ import struct
 import subprocess
 import sys
 
+from rgtest import Tests, read_pcap
+
 rstguard, gen, src, work = sys.argv[1:5]
 os.makedirs(work, exist_ok=True)
 demo = os.path.join(src, "tools", "demo.pcap")
-results = []
-
-
-def test(fn):
-    try:
-        fn()
-        results.append((fn.__name__, None))
-        print("ok  ", fn.__name__)
-    except AssertionError as e:
-        results.append((fn.__name__, str(e)))
-        print("FAIL", fn.__name__, e)
+tests = Tests("cli")
+test = tests.test
 
 
 def run(*args):
@@ -33,20 +26,6 @@ def run(*args):
 
 def path(name):
     return os.path.join(work, name)
-
-
-def read_pcap(p):
-    """Returns [(ts_sec, ts_frac, bytes)] of a classic pcap file."""
-    data = open(p, "rb").read()
-    magic = struct.unpack("<I", data[:4])[0]
-    assert magic in (0xA1B2C3D4, 0xA1B23C4D), hex(magic)
-    off, out = 24, []
-    while off + 16 <= len(data):
-        s, f, cap, wire = struct.unpack("<IIII", data[off:off + 16])
-        out.append((s, f, data[off + 16:off + 16 + cap]))
-        off += 16 + cap
-    assert off == len(data), "trailing bytes"
-    return out
 
 
 def events_of(p):
@@ -288,6 +267,4 @@ def example_configurations_load():
         assert json.load(open(path("ex-stats.json")))["counters"]["tcp.rst.total"] == 4, name
 
 
-failed = [n for n, e in results if e]
-print(f"cli: {len(results) - len(failed)} passed, {len(failed)} failed")
-sys.exit(1 if failed else 0)
+tests.finish()

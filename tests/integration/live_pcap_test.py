@@ -20,20 +20,13 @@ import subprocess
 import sys
 import time
 
+from rgtest import Tests, read_pcap
+
 rstguard, src, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
 demo = os.path.join(src, "tools", "demo.pcap")
-results = []
-
-
-def test(fn):
-    try:
-        fn()
-        results.append((fn.__name__, None))
-        print("ok  ", fn.__name__)
-    except AssertionError as e:
-        results.append((fn.__name__, str(e)))
-        print("FAIL", fn.__name__, e)
+tests = Tests("live")
+test = tests.test
 
 
 def path(name):
@@ -41,13 +34,7 @@ def path(name):
 
 
 def records(p):
-    data = open(p, "rb").read()
-    out, off = [], 24
-    while off + 16 <= len(data):
-        cap = struct.unpack("<IIII", data[off:off + 16])[2]
-        out.append(data[off + 16:off + 16 + cap])
-        off += 16 + cap
-    return out
+    return [frame for _, _, frame in read_pcap(p)]
 
 
 empty = path("empty.pcap")
@@ -145,6 +132,4 @@ def impossible_setups_exit_2():
     assert rc == 2 and "port 7" in err, (rc, err)
 
 
-failed = [n for n, e in results if e]
-print(f"live: {len(results) - len(failed)} passed, {len(failed)} failed")
-sys.exit(1 if failed else 0)
+tests.finish()

@@ -1,9 +1,10 @@
-"""Helpers shared by the integration tests that drive a running rstguard:
-named checks with a tally, the DPDK telemetry socket, polling, and an
+"""Helpers shared by the integration tests: named checks and test functions
+with a tally, pcap reading, the DPDK telemetry socket, polling, and an
 inline run on a replayed capture."""
 import json
 import signal
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -27,6 +28,44 @@ class Checks:
     def finish(self):
         print(f"{self.name}: {self.count - len(self.failures)} passed, {len(self.failures)} failed")
         sys.exit(1 if self.failures else 0)
+
+
+class Tests:
+    """Test functions: `@tests.test` runs one at once (an AssertionError
+    fails it) and prints ok/FAIL; finish() prints the tally and exits."""
+
+    def __init__(self, name):
+        self.name = name
+        self.results = []
+
+    def test(self, fn):
+        try:
+            fn()
+            self.results.append((fn.__name__, None))
+            print("ok  ", fn.__name__, flush=True)
+        except AssertionError as e:
+            self.results.append((fn.__name__, str(e)))
+            print("FAIL", fn.__name__, e, flush=True)
+        return fn
+
+    def finish(self):
+        failed = [n for n, e in self.results if e]
+        print(f"{self.name}: {len(self.results) - len(failed)} passed, {len(failed)} failed")
+        sys.exit(1 if failed else 0)
+
+
+def read_pcap(path):
+    """[(ts_sec, ts_frac, bytes)] of a classic pcap file, every byte used."""
+    data = open(path, "rb").read()
+    magic = struct.unpack("<I", data[:4])[0]
+    assert magic in (0xA1B2C3D4, 0xA1B23C4D), hex(magic)
+    off, out = 24, []
+    while off + 16 <= len(data):
+        s, f, cap, _wire = struct.unpack("<IIII", data[off:off + 16])
+        out.append((s, f, data[off + 16:off + 16 + cap]))
+        off += 16 + cap
+    assert off == len(data), "trailing bytes"
+    return out
 
 
 def telemetry(prefix, command):

@@ -13,18 +13,12 @@ import os
 import subprocess
 import sys
 
+from rgtest import Checks
+
 rstguard, gen, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
 subprocess.run([gen, "--out", work], check=True, stdout=subprocess.DEVNULL)
-failures, checks = [], 0
-
-
-def check(cond, what):
-    global checks
-    checks += 1
-    print(("ok   " if cond else "FAIL ") + what)
-    if not cond:
-        failures.append(what)
+check = Checks("triggers")
 
 
 cfg = os.path.join(work, "triggers.yaml")
@@ -91,5 +85,4 @@ r = subprocess.run([rstguard, "-q", "-r", os.path.join(work, "trigger_clean.pcap
 check(r.returncode == 2 and f"{bad}:4:7" in r.stderr and "broken" in r.stderr and "parenthesis" in r.stderr,
       f"bad pattern refused with its position and Hyperscan's message: {r.stderr.strip()}")
 
-print(f"triggers: {checks - len(failures)} passed, {len(failures)} failed")
-sys.exit(1 if failures else 0)
+check.finish()
