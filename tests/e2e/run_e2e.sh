@@ -335,7 +335,13 @@ start_rstguard() {  # SUITE
   esac
   local app=(--mode "$mode" --workers "$workers" -e "$dir/events.json" --stats-json "$dir/stats.json" -q)
   [[ $suite == alert ]] && app+=(--alert-only)
-  [[ $suite == workers2sw ]] && app+=(--software-rehash)
+  if [[ $suite == workers2sw ]]; then
+    # rstguard's own hash picks each connection's worker, and its seed is
+    # random per run by default; the client ports are fixed, so a pinned seed
+    # makes the split the same every run (both workers get connections).
+    printf 'flow_table:\n  hash_seed: 0\n' >"$dir/seed.yaml"
+    app+=(--software-rehash -c "$dir/seed.yaml")
+  fi
   app+=("${EXTRA_APP_ARGS[@]}")
   local cmd=("$RSTGUARD" --no-huge --no-pci -m 512 --file-prefix "rg-e2e-$$-$suite" "${cores[@]}"
     "${vdev[@]}" -- "${app[@]}")
