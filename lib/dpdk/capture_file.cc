@@ -3,6 +3,7 @@
 #include "core/prefetch.h"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,13 +126,23 @@ uint64_t CaptureReader::Interface::to_ns(uint64_t units) const {
   return ns + offset_ns;
 }
 
+namespace {
+constexpr size_t kStreamBufferLen = size_t{1} << 20;
+constexpr size_t kMaxStreamBufferLen = size_t{64} << 20;
+constexpr size_t kRefillBelow = size_t{128} << 10;
+static_assert(kStreamBufferLen >= kPcapRecordHeaderLen + kMaxCaptureSnaplen + 64);
+}  // namespace
+
 std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
                                                    std::string* error) {
+  const bool std_in = path == "-";
+  const std::string name = std_in ? "standard input" : path;
   auto fail_open = [&](const std::string& why) {
-    *error = path + ": " + why;
+    *error = name + ": " + why;
     return nullptr;
   };
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  // Standard input is duplicated so that closing the reader leaves fd 0.
+  const int fd = std_in ? fcntl(0, F_DUPFD_CLOEXEC, 3) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return fail_open(std::strerror(errno));
   struct stat st;
   if (fstat(fd, &st) != 0) {
@@ -139,41 +150,54 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
     ::close(fd);
     return fail_open(std::strerror(e));
   }
-  if (!S_ISREG(st.st_mode)) {
+  if (S_ISDIR(st.st_mode)) {
     ::close(fd);
-    return fail_open("not a regular file (pipes and devices cannot be mapped)");
+    return fail_open("is a directory");
   }
-  const size_t size = static_cast<size_t>(st.st_size);
-  if (size == 0) {
-    ::close(fd);
-    return fail_open("empty file (0 bytes), not a pcap or pcapng capture");
-  }
-  void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
-  const int map_errno = errno;
-  ::close(fd);  // the mapping keeps the file open
-  if (map == MAP_FAILED) {
-    return fail_open(std::string("mmap: ") + std::strerror(map_errno));
-  }
-  madvise(map, size, MADV_SEQUENTIAL);  // a hint; failure is harmless
-
   std::unique_ptr<CaptureReader> r(new CaptureReader());
-  r->path_ = path;
-  r->map_ = static_cast<const uint8_t*>(map);
-  r->size_ = size;
+  r->path_ = name;
+  if (S_ISREG(st.st_mode)) {
+    const size_t size = static_cast<size_t>(st.st_size);
+    if (size == 0) {
+      ::close(fd);
+      return fail_open("empty file (0 bytes), not a pcap or pcapng capture");
+    }
+    void* map = mmap(nullptr, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    const int map_errno = errno;
+    ::close(fd);  // the mapping keeps the file open
+    if (map == MAP_FAILED) {
+      return fail_open(std::string("mmap: ") + std::strerror(map_errno));
+    }
+    madvise(map, size, MADV_SEQUENTIAL);  // a hint; failure is harmless
+    r->map_ = static_cast<const uint8_t*>(map);
+    r->size_ = size;
+  } else {
+    r->fd_ = fd;  // closed by the destructor
+    r->buffer_.reset(new uint8_t[kStreamBufferLen]);
+    r->buffer_len_ = kStreamBufferLen;
+    r->map_ = r->buffer_.get();
+    if (!r->want(4) && r->size_ == 0) {
+      return fail_open(r->read_error_.empty()
+                           ? "empty input (no bytes before its end), not a pcap or pcapng capture"
+                           : "read: " + r->read_error_);
+    }
+  }
+  // From here on `p` stays valid: a stream's buffer only grows in
+  // read_burst(), and want() appends without moving bytes.
   const uint8_t* p = r->map_;
+  const char* what = r->is_stream() ? "input" : "file";
 
-  if (size < 4) {
-    return fail_open(
-        format("file too short (%zu bytes) for a capture header", size));
+  if (!r->want(4)) {
+    return fail_open(format("%s too short (%zu bytes) for a capture header", what, r->size_));
   }
   const uint32_t magic = load32(p, false);
   if (magic == kShbType) {
     // Validate the first SHB here so that open() fails on a non-pcapng file;
     // read_burst() parses it again like any later section.
-    if (size < kShbMinLen) {
+    if (!r->want(kShbMinLen)) {
       return fail_open(
           format("truncated pcapng section header: %zu of at least %zu bytes",
-                 size, kShbMinLen));
+                 r->size_, kShbMinLen));
     }
     const uint32_t bom = load32(p + 8, false);
     if (bom != kByteOrderMagic && bom != __builtin_bswap32(kByteOrderMagic)) {
@@ -183,14 +207,14 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
     r->pcapng_ = true;
     r->swap_ = bom != kByteOrderMagic;
     const uint32_t len = load32(p + 4, r->swap_);
-    if (len < kShbMinLen || len % 4 != 0) {
+    if (len < kShbMinLen || len % 4 != 0 || (r->is_stream() && len > r->buffer_len_)) {
       return fail_open(
           format("corrupt pcapng section header: block length %" PRIu32, len));
     }
-    if (len > size) {
+    if (!r->want(len)) {
       return fail_open(format("truncated pcapng section header: %" PRIu32
-                              " bytes, %zu in the file",
-                              len, size));
+                              " bytes, %zu in the %s",
+                              len, r->size_, what));
     }
     if (load32(p + len - 4, r->swap_) != len) {
       return fail_open(
@@ -198,12 +222,17 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
     }
     // Look ahead (without consuming) for the first IDB of the section, so
     // link_type() is known before reading. Bounded: stops at the first
-    // packet, a new section, anything malformed, or after 1024 blocks.
+    // packet, a new section, anything malformed, or after 1024 blocks. A
+    // stream is waited for (a writer sends its first IDB with the SHB), up
+    // to what its buffer holds.
     size_t off = len;
-    for (int i = 0; i < 1024 && size - off >= kBlockOverhead; ++i) {
+    for (int i = 0; i < 1024 && r->want(off + kBlockOverhead); ++i) {
       const uint32_t type = load32(p + off, r->swap_);
       const uint32_t blen = load32(p + off + 4, r->swap_);
-      if (blen < kBlockOverhead || blen % 4 != 0 || blen > size - off) break;
+      if (blen < kBlockOverhead || blen % 4 != 0 || blen > r->buffer_len_ - off ||
+          !r->want(off + blen)) {
+        break;
+      }
       if (type == kIdbType && blen >= kBlockOverhead + 8) {
         r->first_link_type_ = load16(p + off + 8, r->swap_);
         break;
@@ -221,9 +250,9 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
     return fail_open(format("not a pcap or pcapng file (magic 0x%08" PRIx32 ")",
                             load32(p, true)));  // as written, big-endian
   }
-  if (size < kPcapHeaderLen) {
+  if (!r->want(kPcapHeaderLen)) {
     return fail_open(format("truncated pcap global header: %zu of %zu bytes",
-                            size, kPcapHeaderLen));
+                            r->size_, kPcapHeaderLen));
   }
   r->swap_ = swap;
   Interface& itf = r->pcap_interface_;
@@ -238,7 +267,57 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
 }
 
 CaptureReader::~CaptureReader() {
-  if (map_ != nullptr) munmap(const_cast<uint8_t*>(map_), size_);
+  if (fd_ >= 0) {
+    ::close(fd_);
+  } else if (map_ != nullptr) {
+    munmap(const_cast<uint8_t*>(map_), size_);
+  }
+}
+
+bool CaptureReader::want(size_t n, int wait_ms) {
+  if (fd_ < 0) return size_ - offset_ >= n;
+  while (size_ - offset_ < n && !eof_ && size_ < buffer_len_) {
+    if (wait_ms >= 0) {
+      pollfd pfd{fd_, POLLIN, 0};
+      const int ready = poll(&pfd, 1, wait_ms);
+      if (ready <= 0) break;  // nothing for wait_ms, or a signal
+      wait_ms = 0;            // what follows the first bytes is not waited for
+    }
+    const ssize_t got = ::read(fd_, buffer_.get() + size_, buffer_len_ - size_);
+    if (got > 0) {
+      size_ += static_cast<size_t>(got);
+    } else if (got == 0) {
+      eof_ = true;
+    } else if (errno == EINTR || errno == EAGAIN) {
+      if (wait_ms >= 0) break;
+    } else {
+      // An input that fails to read ends like one cut short.
+      read_error_ = std::strerror(errno);
+      eof_ = true;
+    }
+  }
+  return size_ - offset_ >= n;
+}
+
+void CaptureReader::refill(int wait_ms) {
+  if (offset_ > 0) {
+    std::memmove(buffer_.get(), buffer_.get() + offset_, size_ - offset_);
+    base_ += offset_;
+    size_ -= offset_;
+    offset_ = 0;
+  }
+  // A block larger than the buffer (pcapng allows them): grow, up to a
+  // limit. Records returned before are invalid by now anyway.
+  if (size_ == buffer_len_ && buffer_len_ < kMaxStreamBufferLen) {
+    std::unique_ptr<uint8_t[]> bigger(new uint8_t[buffer_len_ * 2]);
+    std::memcpy(bigger.get(), buffer_.get(), size_);
+    buffer_ = std::move(bigger);
+    buffer_len_ *= 2;
+    map_ = buffer_.get();
+  }
+  // Read whatever is there (a pipe returns what it holds), waiting only for
+  // the first byte.
+  want(buffer_len_, wait_ms);
 }
 
 bool CaptureReader::fail(Status status, const std::string& what) {
@@ -246,21 +325,40 @@ bool CaptureReader::fail(Status status, const std::string& what) {
   error_ = path_ +
            (status == Status::kTruncated ? ": truncated: " : ": corrupt: ") +
            what;
+  if (status == Status::kTruncated && !read_error_.empty()) error_ += " (read: " + read_error_ + ")";
   return false;
 }
 
 std::string CaptureReader::describe_block(uint32_t type) const {
   if (is_packet_block(type)) {
     return format("record %" PRIu64 " at byte offset %zu", records_read_ + 1,
-                  offset_);
+                  pos());
   }
-  return format("block type 0x%08" PRIx32 " at byte offset %zu", type, offset_);
+  return format("block type 0x%08" PRIx32 " at byte offset %zu", type, pos());
 }
 
-size_t CaptureReader::read_burst(CaptureRecord* out, size_t max) {
+size_t CaptureReader::read_burst(CaptureRecord* out, size_t max, int wait_ms) {
   if (status_ != Status::kOk) return 0;
-  populate_ahead();
-  return pcapng_ ? read_pcapng(out, max) : read_pcap(out, max);
+  if (fd_ < 0) {
+    populate_ahead();
+    return parse(out, max);
+  }
+  // Refill only when little is left: the unread tail moves to the front,
+  // and moving most of the buffer every burst cost 8x the whole run.
+  if (size_ - offset_ < kRefillBelow) refill(0);
+  size_t n = parse(out, max);
+  if (n > 0 || status_ != Status::kOk) return n;
+  // Nothing complete is buffered: make room, then wait for input.
+  refill(wait_ms);
+  n = parse(out, max);
+  if (n == 0 && status_ == Status::kOk && size_ - offset_ == kMaxStreamBufferLen) {
+    // Full at the limit, and still no complete block.
+    const uint32_t len = load32(map_ + (pcapng_ ? 4 : 8), swap_);
+    fail(Status::kCorrupt, format("record or block at byte offset %zu is %" PRIu32
+                                  " bytes, over the %zu a stream is read in",
+                                  pos(), len, kMaxStreamBufferLen));
+  }
+  return n;
 }
 
 // The mapping is faulted in a window ahead of the reader, one madvise per
@@ -300,13 +398,14 @@ size_t CaptureReader::read_pcap(CaptureRecord* out, size_t max) {
     if (offset_ + kAhead < size_) prefetch_line(map_ + offset_ + kAhead);
     const size_t remain = size_ - offset_;
     if (remain < kPcapRecordHeaderLen) {
+      if (more_may_come()) break;
       if (remain == 0) {
         status_ = Status::kEnd;
       } else {
         fail(Status::kTruncated,
              format("record %" PRIu64
                     " at byte offset %zu needs a %zu-byte header, %zu remain",
-                    records_read_ + 1, offset_, kPcapRecordHeaderLen, remain));
+                    records_read_ + 1, pos(), kPcapRecordHeaderLen, remain));
       }
       break;
     }
@@ -316,14 +415,15 @@ size_t CaptureReader::read_pcap(CaptureRecord* out, size_t max) {
       fail(Status::kCorrupt,
            format("record %" PRIu64 " at byte offset %zu: caplen %" PRIu32
                   " exceeds the %" PRIu32 "-byte maximum",
-                  records_read_ + 1, offset_, caplen, kMaxCaptureSnaplen));
+                  records_read_ + 1, pos(), caplen, kMaxCaptureSnaplen));
       break;
     }
     if (remain - kPcapRecordHeaderLen < caplen) {
+      if (more_may_come()) break;
       fail(Status::kTruncated,
            format("record %" PRIu64 " at byte offset %zu needs %zu bytes "
                   "(%zu-byte header + %" PRIu32 " captured), %zu remain",
-                  records_read_ + 1, offset_, kPcapRecordHeaderLen + caplen,
+                  records_read_ + 1, pos(), kPcapRecordHeaderLen + caplen,
                   kPcapRecordHeaderLen, caplen, remain));
       break;
     }
@@ -400,6 +500,7 @@ size_t CaptureReader::read_pcapng(CaptureRecord* out, size_t max) {
   size_t n = 0;
   while (n < max) {
     const size_t remain = size_ - offset_;
+    if (remain < kBlockOverhead && more_may_come()) break;
     if (remain == 0) {
       status_ = Status::kEnd;
       break;
@@ -409,7 +510,7 @@ size_t CaptureReader::read_pcapng(CaptureRecord* out, size_t max) {
       fail(Status::kTruncated,
            format("block at byte offset %zu (after record %" PRIu64
                   ") needs at least %zu bytes, %zu remain",
-                  offset_, records_read_, kBlockOverhead, remain));
+                  pos(), records_read_, kBlockOverhead, remain));
       break;
     }
     const uint32_t type = load32(block, swap_);
@@ -434,6 +535,7 @@ size_t CaptureReader::read_pcapng(CaptureRecord* out, size_t max) {
       break;
     }
     if (len > remain) {
+      if (more_may_come()) break;
       fail(Status::kTruncated,
            describe_block(type) +
                format(" needs %" PRIu32 " bytes, %zu remain", len, remain));

@@ -37,6 +37,12 @@ struct CaptureRecord {
 // caplen > kMaxCaptureSnaplen is corrupt. pcapng blocks other than SHB, IDB,
 // EPB, SPB and the obsolete Packet Block are skipped by their length.
 // The file must not shrink while it is open (that would be SIGBUS).
+//
+// Streams: a path that is not a regular file (a pipe, a FIFO, a socket) or
+// "-" for standard input that is not one (`tcpdump -w - -U | rstguard -r -`)
+// is read with read(2) into a buffer instead (1 MiB, grown up to 64 MiB for
+// a larger pcapng block). Standard input redirected from a file is mapped.
+// A stream's records differ from a mapping's in two ways, see read_burst().
 class CaptureReader {
  public:
   enum class Status {
@@ -50,7 +56,7 @@ class CaptureReader {
 
   // nullptr and *error set (a message naming `path`) when the file cannot be
   // opened or mapped, is empty, or does not start with a complete pcap global
-  // header or pcapng Section Header Block.
+  // header or pcapng Section Header Block. A stream's header is waited for.
   static std::unique_ptr<CaptureReader> open(const std::string& path,
                                              std::string* error);
   ~CaptureReader();
@@ -61,7 +67,13 @@ class CaptureReader {
   // the reader is destroyed. Returns fewer than `max` only at end of file or
   // on an error, after which status() says which and every later call
   // returns 0. status() is kOk until a call returns fewer than `max`.
-  size_t read_burst(CaptureRecord* out, size_t max);
+  //
+  // A stream returns the complete records that have arrived: fewer than
+  // `max`, or none after waiting up to `wait_ms` for input, with status()
+  // still kOk (call again; a signal ends the wait early). Its records stay
+  // valid only until the next call.
+  size_t read_burst(CaptureRecord* out, size_t max, int wait_ms = 100);
+  bool is_stream() const { return fd_ >= 0; }
 
   Status status() const { return status_; }
   // Empty while kOk/kEnd; otherwise e.g. "capture.pcap: truncated: record
@@ -70,7 +82,7 @@ class CaptureReader {
   uint64_t records_read() const { return records_read_; }
   // Byte offset of the first record or block not returned: the file size
   // at kEnd, the start of the offending record or block on an error.
-  uint64_t byte_offset() const { return offset_; }
+  uint64_t byte_offset() const { return base_ + offset_; }
   bool is_pcapng() const { return pcapng_; }
   // Link type of the first interface: for pcapng, of the first IDB of the
   // first section, or 0 if none comes before the first packet.
@@ -90,6 +102,20 @@ class CaptureReader {
   };
 
   CaptureReader() = default;
+  size_t parse(CaptureRecord* out, size_t max) {
+    return pcapng_ ? read_pcapng(out, max) : read_pcap(out, max);
+  }
+  // Streams: true while input may still bring the bytes a record lacks.
+  bool more_may_come() const { return fd_ >= 0 && !eof_; }
+  size_t pos() const { return static_cast<size_t>(base_ + offset_); }
+  // Streams: reads until at least `n` bytes are buffered past offset_, the
+  // input ends, or (wait_ms >= 0) nothing came for that long; never moves
+  // buffered bytes. Mapped: nothing to read. True when `n` are there.
+  bool want(size_t n, int wait_ms = -1);
+  // Streams: drops the consumed bytes (invalidating earlier records), grows
+  // the buffer if one incomplete block fills it, and reads what has
+  // arrived, waiting up to wait_ms for the first byte.
+  void refill(int wait_ms);
   size_t read_pcap(CaptureRecord* out, size_t max);
   void populate_ahead();
   size_t read_pcapng(CaptureRecord* out, size_t max);
@@ -99,9 +125,15 @@ class CaptureReader {
   std::string describe_block(uint32_t type) const;
 
   std::string path_;
-  const uint8_t* map_ = nullptr;
-  size_t size_ = 0;
-  size_t offset_ = 0;
+  const uint8_t* map_ = nullptr;  // the mapping, or a stream's buffer
+  size_t size_ = 0;               // bytes in it
+  size_t offset_ = 0;             // next record or block, from map_
+  uint64_t base_ = 0;             // stream offset of map_[0]
+  int fd_ = -1;                   // a stream's descriptor
+  bool eof_ = false;              // the stream has ended
+  std::string read_error_;        // why it ended, if read(2) failed
+  std::unique_ptr<uint8_t[]> buffer_;
+  size_t buffer_len_ = 0;
   size_t populated_ = 0;  // the mapping is populated up to here
   uint64_t records_read_ = 0;
   Status status_ = Status::kOk;

@@ -2,8 +2,13 @@
 // file lives in a fresh mkdtemp directory under /tmp.
 #include "dpdk/capture_file.h"
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 #include <unistd.h>
+
+#include <chrono>
+#include <thread>
 
 #include <cstdint>
 #include <cstdio>
@@ -550,7 +555,7 @@ TEST_F(CaptureFileTest, OpenFailuresNameThePath) {
   EXPECT_EQ(CaptureReader::open(dir_ + "/missing.pcap", &error), nullptr);
   EXPECT_EQ(error, dir_ + "/missing.pcap: " + std::strerror(ENOENT));
   EXPECT_EQ(CaptureReader::open(dir_, &error), nullptr);
-  EXPECT_NE(error.find("not a regular file"), std::string::npos) << error;
+  EXPECT_EQ(error, dir_ + ": is a directory");
 }
 
 TEST_F(CaptureFileTest, HeaderOnlyFilesEndWithNoRecords) {
@@ -762,6 +767,238 @@ TEST_F(CaptureFileTest, FuzzRandomByteFlips) {
     }
   }
   EXPECT_GT(opened, 3000);  // the flips exercised the readers, not open()
+}
+
+// --- streams (pipes, FIFOs, standard input) ------------------------------
+
+// A record read from a stream, copied: its bytes last one burst.
+struct Copied {
+  std::vector<uint8_t> bytes;
+  uint32_t wire_len;
+  uint64_t ts_ns;
+  uint16_t link_type;
+  bool operator==(const Copied&) const = default;
+};
+
+struct Outcome {
+  bool opened = false;
+  std::vector<Copied> records;
+  Status status = Status::kOk;
+  std::string error;  // with the path replaced by "<in>"
+  uint64_t byte_offset = 0;
+  bool operator==(const Outcome&) const = default;
+};
+
+std::string without(std::string s, const std::string& path) {
+  if (s.compare(0, path.size(), path) == 0) s = "<in>" + s.substr(path.size());
+  return s;
+}
+
+// Reads a whole capture in bursts of `burst`, copying every record.
+Outcome read_outcome(const std::string& path, size_t burst) {
+  Outcome o;
+  std::string error;
+  auto r = CaptureReader::open(path, &error);
+  if (r == nullptr) return o;
+  o.opened = true;
+  std::vector<CaptureRecord> buf(burst);
+  for (int guard = 0; guard < 100000 && r->status() == Status::kOk; ++guard) {
+    const size_t n = r->read_burst(buf.data(), burst, 20);
+    for (size_t i = 0; i < n; ++i) {
+      o.records.push_back(Copied{bytes_of(buf[i]), buf[i].wire_len, buf[i].ts_ns, buf[i].link_type});
+    }
+  }
+  EXPECT_NE(r->status(), Status::kOk) << "the reader did not end";
+  o.status = r->status();
+  o.error = without(r->error(), path);
+  o.byte_offset = r->byte_offset();
+  EXPECT_EQ(r->records_read(), o.records.size());
+  return o;
+}
+
+// Feeds `bytes` into a FIFO in chunks of 1..max_chunk bytes, pausing now
+// and then, so that records and blocks arrive split at every kind of place.
+class FifoFeeder {
+ public:
+  FifoFeeder(const std::string& fifo, const std::vector<uint8_t>& bytes, size_t max_chunk,
+             uint32_t seed)
+      : thread_([=] {
+          const int fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+          if (fd < 0) return;
+          std::mt19937 rng(seed);
+          for (size_t off = 0; off < bytes.size();) {
+            const size_t n = std::min<size_t>(bytes.size() - off, 1 + rng() % max_chunk);
+            const ssize_t w = ::write(fd, bytes.data() + off, n);
+            if (w <= 0) break;  // the reader gave up (EPIPE)
+            off += static_cast<size_t>(w);
+            if (rng() % 8 == 0) std::this_thread::sleep_for(std::chrono::microseconds(rng() % 300));
+          }
+          ::close(fd);
+        }) {}
+  ~FifoFeeder() { thread_.join(); }
+
+ private:
+  std::thread thread_;
+};
+
+class CaptureStreamTest : public CaptureFileTest {
+ public:
+  void SetUp() override {
+    CaptureFileTest::SetUp();
+    signal(SIGPIPE, SIG_IGN);  // a reader that stops early must not kill the feeder
+    fifo_ = path("fifo");
+    ASSERT_EQ(mkfifo(fifo_.c_str(), 0600), 0) << std::strerror(errno);
+  }
+  // The same capture read from a file and from the FIFO.
+  void expect_same(const std::vector<uint8_t>& bytes, size_t max_chunk, uint32_t seed, size_t burst = 7) {
+    const std::string file = write_file("mapped", bytes);
+    const Outcome mapped = read_outcome(file, burst);
+    Outcome streamed;
+    {
+      FifoFeeder feeder(fifo_, bytes, max_chunk, seed);
+      streamed = read_outcome(fifo_, burst);
+      if (!streamed.opened) {  // let the feeder finish: drain what it writes
+        const int fd = ::open(fifo_.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd >= 0) ::close(fd);
+      }
+    }
+    EXPECT_EQ(streamed.opened, mapped.opened);
+    EXPECT_EQ(streamed.records.size(), mapped.records.size());
+    EXPECT_TRUE(streamed.records == mapped.records);
+    EXPECT_EQ(streamed.status, mapped.status);
+    EXPECT_EQ(streamed.error, without(mapped.error, file));
+    EXPECT_EQ(streamed.byte_offset, mapped.byte_offset);
+  }
+  std::string fifo_;
+};
+
+TEST_F(CaptureStreamTest, SplitAnywhereReadsLikeTheFile) {
+  uint32_t seed = 1;
+  for (const auto& bytes : {fuzz_seed_pcap(), fuzz_seed_pcapng()}) {
+    for (size_t max_chunk : {1, 5, 64, 4096}) {
+      SCOPED_TRACE(max_chunk);
+      expect_same(bytes, max_chunk, seed++);
+    }
+    // Every prefix: the stream ends where the file would.
+    for (size_t len = 30; len < bytes.size(); len += 7) {
+      SCOPED_TRACE(len);
+      expect_same(std::vector<uint8_t>(bytes.begin(), bytes.begin() + len), 16, seed++);
+      if (HasFailure()) return;
+    }
+  }
+}
+
+TEST_F(CaptureStreamTest, CorruptInputFailsLikeTheFile) {
+  std::mt19937 rng(777);
+  for (const auto& seed : {fuzz_seed_pcap(), fuzz_seed_pcapng()}) {
+    for (int iter = 0; iter < 150; ++iter) {
+      std::vector<uint8_t> bytes = seed;
+      for (int i = 0; i < 2; ++i) bytes[4 + rng() % (bytes.size() - 4)] = static_cast<uint8_t>(rng());
+      SCOPED_TRACE(iter);
+      expect_same(bytes, 1 + rng() % 40, static_cast<uint32_t>(rng()));
+      if (HasFailure()) return;
+    }
+  }
+}
+
+TEST_F(CaptureStreamTest, LongStreamRefillsItsBuffer) {
+  // 6 MB of pcap: the 1 MiB buffer is refilled many times, records split
+  // across refills.
+  Bytes b;
+  pcap_header(b, 0xa1b23c4d, 65535, 1);
+  for (uint32_t i = 0; i < 6000; ++i) pcap_record(b, i, i, payload(40 + (i * 37) % 1460, static_cast<uint8_t>(i)), 1500);
+  expect_same(b.buf, 70000, 9, 32);
+}
+
+TEST_F(CaptureStreamTest, BlockLargerThanTheBufferGrowsIt) {
+  Bytes b;
+  shb(b);
+  idb(b, 1, 0);
+  epb(b, 0, 1, payload(60, 1), 60);
+  opaque_block(b, 0x00000BAD, 3 << 20);  // 3 MiB: the buffer doubles twice
+  epb(b, 0, 2, payload(61, 2), 61);
+  expect_same(b.buf, 100000, 3);
+}
+
+TEST_F(CaptureStreamTest, BlockOverTheStreamLimitIsCorrupt) {
+  Bytes b;
+  shb(b);
+  idb(b, 1, 0);
+  epb(b, 0, 1, payload(60, 1), 60);
+  opaque_block(b, 0x00000BAD, 65u << 20);
+  std::string error;
+  FifoFeeder feeder(fifo_, b.buf, 1 << 20, 4);
+  auto r = CaptureReader::open(fifo_, &error);
+  ASSERT_NE(r, nullptr) << error;
+  CaptureRecord out[8];
+  size_t total = 0;
+  // A pipe hands over 64 KiB at a time: a few thousand reads.
+  for (int i = 0; i < 100000 && r->status() == Status::kOk; ++i) total += r->read_burst(out, 8, 50);
+  EXPECT_EQ(total, 1u);
+  EXPECT_EQ(r->status(), Status::kCorrupt);
+  EXPECT_NE(r->error().find("over the 67108864 a stream is read in"), std::string::npos) << r->error();
+  r.reset();  // closes the FIFO: the feeder's next write fails and it stops
+}
+
+TEST_F(CaptureStreamTest, ReturnsWhatHasArrivedAndWaits) {
+  Bytes head;
+  pcap_header(head, 0xa1b2c3d4, 65535, 1);
+  for (uint32_t i = 0; i < 3; ++i) pcap_record(head, i, 0, payload(60, static_cast<uint8_t>(i)), 60);
+  Bytes rest;
+  for (uint32_t i = 3; i < 5; ++i) pcap_record(rest, i, 0, payload(60, static_cast<uint8_t>(i)), 60);
+
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(write(fds[1], head.buf.data(), head.buf.size()), static_cast<ssize_t>(head.buf.size()));
+  std::string error;
+  auto r = CaptureReader::open("/proc/self/fd/" + std::to_string(fds[0]), &error);
+  ::close(fds[0]);
+  ASSERT_NE(r, nullptr) << error;
+  EXPECT_TRUE(r->is_stream());
+  CaptureRecord out[32];
+  EXPECT_EQ(r->read_burst(out, 32, 0), 3u);  // what is there, not a full burst
+  EXPECT_EQ(r->status(), Status::kOk);
+  EXPECT_EQ(out[2].ts_ns, 2'000'000'000u);
+  const auto t0 = std::chrono::steady_clock::now();
+  EXPECT_EQ(r->read_burst(out, 32, 60), 0u);  // nothing more yet: waits, still kOk
+  EXPECT_GE(std::chrono::steady_clock::now() - t0, std::chrono::milliseconds(50));
+  EXPECT_EQ(r->status(), Status::kOk);
+  ASSERT_EQ(write(fds[1], rest.buf.data(), rest.buf.size()), static_cast<ssize_t>(rest.buf.size()));
+  ::close(fds[1]);
+  EXPECT_EQ(r->read_burst(out, 32, 1000), 2u);
+  EXPECT_EQ(out[1].ts_ns, 4'000'000'000u);
+  EXPECT_EQ(r->status(), Status::kEnd);
+  EXPECT_EQ(r->byte_offset(), head.buf.size() + rest.buf.size());
+}
+
+TEST_F(CaptureStreamTest, EmptyAndShortInputsFailToOpen) {
+  for (size_t len : {0, 3, 20}) {
+    std::vector<uint8_t> bytes = fuzz_seed_pcap();
+    bytes.resize(len);
+    std::string error;
+    FifoFeeder feeder(fifo_, bytes, 8, 1);
+    EXPECT_EQ(CaptureReader::open(fifo_, &error), nullptr);
+    EXPECT_EQ(error, fifo_ + (len == 0 ? ": empty input (no bytes before its end), not a pcap or pcapng capture"
+                          : len == 3 ? ": input too short (3 bytes) for a capture header"
+                                     : ": truncated pcap global header: 20 of 24 bytes"));
+  }
+}
+
+TEST_F(CaptureFileTest, StandardInputFromAFileIsMapped) {
+  const std::string file = write_file("stdin.pcap", fuzz_seed_pcap());
+  const int saved = dup(0);
+  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(dup2(fd, 0), 0);
+  ::close(fd);
+  std::string error;
+  auto r = CaptureReader::open("-", &error);
+  dup2(saved, 0);
+  ::close(saved);
+  ASSERT_NE(r, nullptr) << error;
+  EXPECT_FALSE(r->is_stream());
+  EXPECT_EQ(read_all(*r).size(), 5u);
+  EXPECT_EQ(r->status(), Status::kEnd);
 }
 
 }  // namespace
