@@ -83,8 +83,10 @@ int run_offline(const Options& options, const config::Config& cfg) {
   install_stop_handlers();
   bool write_failed = false;
   // Held frames point into the capture's mapping, so parking one is
-  // keeping its record.
+  // keeping its record. A stream's records last one burst: a held one is
+  // copied (holds are resets, rare).
   std::vector<CaptureRecord> held(worker->hold_capacity());
+  std::vector<std::vector<uint8_t>> held_bytes(reader->is_stream() ? held.size() : 0);
   const auto emit_frame = [&](const CaptureRecord& r) {
     if (!writer || write_failed) return;
     if (!writer->write(r.data, r.caplen, r.wire_len, r.ts_ns)) {
@@ -163,12 +165,33 @@ int run_offline(const Options& options, const config::Config& cfg) {
     for (size_t i = 0; i < n; ++i) {
       apply_releases(next, static_cast<uint16_t>(i));
       if (dispositions[i] == Disposition::kForward) emit_frame(records[i]);
-      if (dispositions[i] == Disposition::kHold) held[worker->hold_slot(i)] = records[i];
+      if (dispositions[i] == Disposition::kHold) {
+        const uint16_t slot = worker->hold_slot(static_cast<uint16_t>(i));
+        held[slot] = records[i];
+        if (!held_bytes.empty()) {
+          held_bytes[slot].assign(records[i].data, records[i].data + records[i].caplen);
+          held[slot].data = held_bytes[slot].data();
+        }
+      }
     }
     apply_releases(next, UINT16_MAX);
     worker->clear_releases();
     drain_events();
-    if (n < burst) break;
+    if (reader->status() != CaptureReader::Status::kOk) break;
+    if (n < burst) {
+      // Only a stream returns short bursts without ending: what it has
+      // brought so far is judged, so make it visible while it is quiet.
+      sink->flush();
+      if (print) std::fflush(stdout);
+      if (writer && !write_failed && !writer->flush()) {
+        spdlog::error("{}", writer->error());
+        write_failed = true;
+      }
+      if (flagged && !flagged->flush()) {
+        spdlog::error("{}", flagged->error());
+        flagged.reset();
+      }
+    }
   }
   // End of input: what is still held goes through as judged.
   burst_size = 0;

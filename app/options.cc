@@ -14,7 +14,8 @@ const char* usage_text() {
 Judges every TCP reset: legit, suspicious or forged; exact, in-window,
 out-of-window or no flow; the evidence and the cause.
 
-  -r, --read FILE         analyse a pcap or pcapng capture (offline mode)
+  -r, --read FILE         analyse a pcap or pcapng capture (offline mode);
+                          "-" or a pipe is read as it comes (tcpdump -w - -U)
   -w, --write FILE        write what an inline rstguard would forward (pcap)
   -e, --events FILE       JSON-lines events (default from the config:
                           rstguard-events.json; "-" = stdout)

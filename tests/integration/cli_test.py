@@ -7,11 +7,14 @@ usage: cli_test.py RSTGUARD RSTGUARD_GEN SOURCE_DIR WORKDIR
 """
 import json
 import os
+import re
+import signal
 import struct
 import subprocess
 import sys
+import time
 
-from rgtest import Tests, read_pcap
+from rgtest import Tests, read_pcap, wait_for
 
 rstguard, gen, src, work = sys.argv[1:5]
 os.makedirs(work, exist_ok=True)
@@ -265,6 +268,93 @@ def example_configurations_load():
         r = run("-q", "-r", demo, "-c", cfg, "-e", path("ex.json"), "--stats-json", path("ex-stats.json"))
         assert r.returncode == 0, (name, r.stderr)
         assert json.load(open(path("ex-stats.json")))["counters"]["tcp.rst.total"] == 4, name
+
+
+def run_stdin(data, *args):
+    """rstguard with `data` on standard input through a pipe (a stream)."""
+    return subprocess.run([rstguard, *args], input=data, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+@test
+def standard_input_streams_like_the_file():
+    demo_bytes = open(demo, "rb").read()
+    r = run("-q", "-r", demo, "-w", path("f-out.pcap"), "-e", path("f.json"), "--flagged", path("f-fl.pcap"))
+    assert r.returncode == 0, r.stderr
+    r = run_stdin(demo_bytes, "-q", "-r", "-", "-w", path("s-out.pcap"), "-e", path("s.json"),
+                  "--flagged", path("s-fl.pcap"))
+    assert r.returncode == 0, r.stderr
+    assert b"rstguard summary (offline -," in r.stdout, r.stdout
+    for a, b in (("f.json", "s.json"), ("f-out.pcap", "s-out.pcap"), ("f-fl.pcap", "s-fl.pcap")):
+        assert open(path(a), "rb").read() == open(path(b), "rb").read(), f"{b} differs from {a}"
+    # A held reset outlives the burst it came in: the stream copies it (one
+    # packet per burst, so the next read moves the buffer under the hold).
+    sc = path("sc-stream")
+    os.makedirs(sc, exist_ok=True)
+    subprocess.run([gen, "--out", sc], check=True, stdout=subprocess.DEVNULL)
+    cfg = path("hold-stream.yaml")
+    open(cfg, "w").write("burst_size: 1\nactions:\n  suspicious: hold\nhold:\n  max_time: 100ms\n")
+    # ts_stale's reset is its last packet: the demo's packets follow it.
+    stale_more = path("ts_stale_more.pcap")
+    open(stale_more, "wb").write(open(os.path.join(sc, "ts_stale.pcap"), "rb").read() + demo_bytes[24:])
+    for cap in (os.path.join(sc, "in_window.nots.pcap"), stale_more):
+        name = os.path.basename(cap)
+        r = run("-q", "-r", cap, "-c", cfg, "-w", path("hf.pcap"), "-e", path("hf.json"))
+        assert r.returncode == 0, r.stderr
+        r = run_stdin(open(cap, "rb").read(), "-q", "-r", "-", "-c", cfg, "-w", path("hs.pcap"), "-e", path("hs.json"))
+        assert r.returncode == 0, r.stderr
+        assert any(e["action"] == "hold" for e in events_of(path("hs.json"))), name
+        assert read_pcap(path("hs.pcap")) == read_pcap(path("hf.pcap")), f"{name}: held frames differ"
+        assert events_of(path("hs.json")) == events_of(path("hf.json")), name
+    # Cut short, corrupt or empty: the same errors as a file, naming stdin.
+    r = run_stdin(open(path("cut.pcap"), "rb").read(), "-q", "-r", "-", "-e", path("cut-s.json"))
+    assert r.returncode == 1 and b"standard input: truncated: record" in r.stderr, r.stderr
+    assert events_of(path("cut-s.json")) == events_of(path("cut.json"))
+    r = run_stdin(b"", "-q", "-r", "-")
+    assert r.returncode == 1 and b"standard input: empty input" in r.stderr, r.stderr
+    r = run_stdin(b"this is not a capture file at all", "-q", "-r", "-")
+    assert r.returncode == 1 and b"standard input: not a pcap or pcapng file" in r.stderr, r.stderr
+
+
+@test
+def a_live_stream_is_judged_as_it_comes_and_sigusr1_reports_so_far():
+    # `tcpdump -w - -U | rstguard -r -`: events appear while the writer is
+    # quiet, SIGUSR1 prints the summary so far, the end of input ends the run.
+    data = open(demo, "rb").read()
+    recs = read_pcap(demo)
+    full = [e for e in events_of(path("demo.json")) if e["event_type"] == "rst"]
+    first = full[1]["pkt_num"]  # through the second reset
+    off = 24 + sum(16 + len(recs[i][2]) for i in range(first))
+    fifo = path("live.fifo")
+    if os.path.exists(fifo):
+        os.unlink(fifo)
+    os.mkfifo(fifo)
+    ev, out = path("fifo.json"), path("fifo.out")
+    with open(out, "w") as stdout:
+        p = subprocess.Popen([rstguard, "-r", fifo, "-e", ev], stdout=stdout, stderr=subprocess.PIPE, text=True)
+    try:
+        w = open(fifo, "wb", buffering=0)
+        w.write(data[:off])
+        assert wait_for(lambda: len([e for e in events_of(ev) if e["event_type"] == "rst"]) == 2, 10), \
+            "the first two resets' events are written while the input waits"
+        assert wait_for(lambda: open(out).read().count(" RST [") == 2, 5), "event lines printed while the input waits"
+        p.send_signal(signal.SIGUSR1)
+        assert wait_for(lambda: "so far)" in open(out).read(), 10), "no summary so far on SIGUSR1"
+        so_far = open(out).read()
+        m = re.search(r"so far\)\n  packets +(\d+) ", so_far)
+        assert m and int(m.group(1)) == first, (first, so_far[-600:])
+        assert p.poll() is None, "SIGUSR1 ended the run"
+        w.write(data[off:])
+        w.close()
+        _, err = p.communicate(timeout=20)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 0, err
+    text = open(out).read()
+    m = re.findall(r"rstguard summary \(offline [^\n]*\)\n  packets +(\d+) ", text)
+    assert m == [str(first), str(len(recs))], m
+    assert [e["pkt_num"] for e in events_of(ev) if e["event_type"] == "rst"] == [e["pkt_num"] for e in full]
 
 
 tests.finish()
