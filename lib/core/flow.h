@@ -169,7 +169,8 @@ struct alignas(64) FlowEntry {
   };
   // Line 1: looked at by every packet.
   FlowKey key;               // 40
-  uint32_t spare = 0;        // (the table's tags replaced a hash copy here)
+  uint8_t syn_flags = 0;     // TCP flags of the originator's SYN (0: none seen)
+  uint8_t spare[3] = {};
   uint32_t last_seen_ms = 0; // worker clock, ms (wrap-aware)
   Phase phase = Phase::kEmpty;
   // Trigger scanning (policy triggers): payload segments scanned per side

@@ -10,6 +10,8 @@ namespace rstguard {
 namespace {
 
 using wire::tcpflag::kAck;
+using wire::tcpflag::kFin;
+using wire::tcpflag::kUrg;
 
 constexpr uint16_t kIpIdStep = 2048;  // as in track.cc
 // An injector's resets for one trigger leave within milliseconds of each
@@ -80,6 +82,9 @@ Cause classify(const PacketView& rst, const RstContext& ctx, const Verdict& v,
   switch (f.phase) {
     case Phase::kSynSent: {
       if (!from_server) return Cause::unknown;
+      // A SYN with FIN or URG set (a scanner's probe, a broken stack):
+      // whoever answers it with a reset, that is why.
+      if (f.syn_flags & (kFin | kUrg)) return Cause::malformed_syn;
       // A bare reset answering a SYN is a firewall's "reject" (the host
       // ignores it: RFC 9293 3.10.7.3 wants the ACK).
       if (!rst.has(kAck)) return Cause::refused;
@@ -93,11 +98,14 @@ Cause classify(const PacketView& rst, const RstContext& ctx, const Verdict& v,
       return (other_device || !rst.has(kAck)) ? Cause::refused : Cause::port_closed;
     }
     case Phase::kSynReceived:
-      // The client drops a connection it asked for right after the SYN/ACK:
-      // a half-open scanner's kernel (no socket: RST without ACK), or a
+      // The client drops a connection it asked for right after the SYN/ACK.
+      // It had to retransmit its SYN: the SYN/ACK came late, after the
+      // application gave up (its socket gone, or closing). Otherwise a
+      // half-open scanner's kernel (no socket: RST without ACK), or a
       // client that keeps a parallel connection (RST+ACK).
-      if (from_client) return rst.has(kAck) ? Cause::duplicate_syn : Cause::syn_scan;
-      return Cause::unknown;
+      if (!from_client) return Cause::unknown;
+      if (s.retransmits > 0) return Cause::connect_timeout;
+      return rst.has(kAck) ? Cause::duplicate_syn : Cause::syn_scan;
     case Phase::kClosed:
       return Cause::data_after_close;
     default:
@@ -110,9 +118,12 @@ Cause classify(const PacketView& rst, const RstContext& ctx, const Verdict& v,
       ms_within(now_ms, f.silence_end_ms, params.quick_close_ns)) {
     return Cause::idle_timeout;
   }
-  if (from_client && f.phase == Phase::kEstablished && !f.has(FlowEntry::kMidstream) &&
+  // The handshake completed and nobody sent data: a client that only
+  // wanted to know the port is open, or a server whose accept queue was
+  // full (Linux with tcp_abort_on_overflow resets the completing ACK).
+  if (origin_known && f.phase == Phase::kEstablished && !f.has(FlowEntry::kMidstream) &&
       !s.has(DirState::kDataSent) && !r.has(DirState::kDataSent)) {
-    return Cause::connect_scan;
+    return from_client ? Cause::connect_scan : Cause::listen_overflow;
   }
   if (s.has(DirState::kFinSeen)) {
     // The sender had closed; data from the peer since then is answered

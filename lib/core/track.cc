@@ -88,6 +88,7 @@ void start_syn(FlowEntry& f, int side, const PacketView& p) {
   f.last_payload_side = 0xff;
   if (side == 1) f.set(FlowEntry::kOriginIsB);
   f.set(FlowEntry::kOriginKnown);
+  f.syn_flags = p.tcp_flags;
   learn_syn(s, p);
 }
 

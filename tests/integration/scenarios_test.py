@@ -21,7 +21,10 @@ LEGIT = {"label": "legit"}
 EXPECT = {
     "port_closed": dict(LEGIT, validity="exact", cause="port_closed"),
     "refused": dict(LEGIT, validity="exact", cause="refused"),
+    "malformed_syn": dict(LEGIT, validity="exact", cause="malformed_syn"),
     "syn_scan": dict(LEGIT, validity="exact", cause="syn_scan"),
+    "listen_overflow": dict(LEGIT, validity="exact", cause="listen_overflow"),
+    "connect_timeout": dict(LEGIT, validity="exact", cause="connect_timeout"),
     "connect_scan": dict(LEGIT, validity="exact", cause="connect_scan"),
     "duplicate_syn": dict(LEGIT, validity="exact", cause="duplicate_syn"),
     "retransmit_exhausted": dict(LEGIT, validity="exact", cause="retransmit_exhausted"),

@@ -38,6 +38,8 @@ using wire::tcpflag::kAck;
 using wire::tcpflag::kPsh;
 using wire::tcpflag::kRst;
 using wire::tcpflag::kSyn;
+using wire::tcpflag::kFin;
+using wire::tcpflag::kUrg;
 
 constexpr int kClientSide = 0;  // the originator (kOriginIsB clear)
 constexpr int kServerSide = 1;
@@ -388,7 +390,49 @@ std::vector<Case> cases() {
        .cause = C::port_closed,
        .accepted = false},
 
+      // A SYN with FIN set counts two sequence numbers: the server's reset
+      // acknowledges both.
+      {.name = "syn_sent_malformed_syn",
+       .flow =
+           [](FlowEntry& f) {
+             syn_sent(f);
+             f.syn_flags = kSyn | kFin;
+             f.dir[kClientSide].snd_nxt = 1;
+           },
+       .rst = syn_answer(kRst | kAck, 1),
+       .cause = C::malformed_syn},
+      {.name = "syn_sent_malformed_syn_urg",
+       .flow =
+           [](FlowEntry& f) {
+             syn_sent(f);
+             f.syn_flags = kSyn | kUrg;
+           },
+       .rst = syn_answer(kRst | kAck, 0),
+       .cause = C::malformed_syn},
+      {.name = "syn_sent_ecn_syn_is_not_malformed",
+       .flow =
+           [](FlowEntry& f) {
+             syn_sent(f);
+             f.syn_flags = kSyn | 0xC0;  // ECE and CWR: an ECN setup
+           },
+       .rst = syn_answer(kRst | kAck, 0),
+       .cause = C::port_closed},
+
       // ---- SYN-RECEIVED: the client drops the connection it asked for ----
+      {.name = "syn_received_connect_timeout",
+       .sender = kClientSide,
+       .flow =
+           [](FlowEntry& f) {
+             syn_received(f);
+             f.dir[kClientSide].retransmits = 2;  // the SYN/ACK came late
+           },
+       .rst =
+           [](PacketView& p) {
+             bare(p);
+             p.seq = 0;
+             p.ip_id = 0;
+           },
+       .cause = C::connect_timeout},
       {.name = "syn_received_syn_scan",
        .sender = kClientSide,
        .flow = syn_received,
@@ -1065,6 +1109,14 @@ std::vector<Case> cases() {
              f.last_payload_side = 0xff;
            },
        .cause = C::connect_scan},
+      {.name = "listen_overflow",
+       .flow =
+           [](FlowEntry& f) {
+             f.dir[kClientSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
+             f.dir[kServerSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
+             f.last_payload_side = 0xff;
+           },
+       .cause = C::listen_overflow},
       {.name = "connect_scan_needs_the_handshake",
        .sender = kClientSide,
        .flow =

@@ -185,6 +185,7 @@ FrameFacts facts_of(const std::vector<scenario::Packet>& packets) {
 const std::set<std::string>& legit_scenarios() {
   static const std::set<std::string> names = {
       "port_closed",      "refused",           "syn_scan",
+      "malformed_syn",    "listen_overflow",   "connect_timeout",
       "connect_scan",     "duplicate_syn",     "retransmit_exhausted",
       "idle_timeout",     "abort_unread_data", "abortive_close",
       "data_after_close", "keepalive_failure", "after_fin",
@@ -461,6 +462,9 @@ TEST(WorkerScenarios, LegitScenariosHaveNoForgedReset) {
       {"port_closed", Cause::port_closed},
       {"refused", Cause::refused},
       {"syn_scan", Cause::syn_scan},
+      {"malformed_syn", Cause::malformed_syn},
+      {"listen_overflow", Cause::listen_overflow},
+      {"connect_timeout", Cause::connect_timeout},
       {"connect_scan", Cause::connect_scan},
       {"duplicate_syn", Cause::duplicate_syn},
       {"retransmit_exhausted", Cause::retransmit_exhausted},
@@ -498,7 +502,7 @@ TEST(WorkerScenarios, LegitScenariosHaveNoForgedReset) {
     }
     EXPECT_EQ(r.counters().pkt_dropped, 0u);
   }
-  EXPECT_EQ(checked, 29u);  // with their variants
+  EXPECT_EQ(checked, 36u);  // with their variants
 }
 
 TEST(WorkerScenarios, EveryAttackIsFlagged) {

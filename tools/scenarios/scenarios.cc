@@ -80,6 +80,48 @@ void refused(Capture& cap, const Variant& v) {
   cap.add(r);
 }
 
+// A SYN with FIN set (a scanner's probe): the server's reset acknowledges
+// both flags' sequence numbers.
+void malformed_syn(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v, 0, 8082);
+  c.send(kClient, kSyn | kFin);
+  cap.advance_ms(1);
+  SegmentSpec r = c.segment(kServer, kRst | kAck);
+  r.seq = 0;
+  r.opt = TcpOptions{};
+  r.window = 0;
+  cap.add(r);
+}
+
+// The client gave up (connect timeout 2 s) before the SYN/ACK came; its
+// kernel, with no socket left, answers it with a bare reset.
+void connect_timeout(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  const SegmentSpec syn = c.segment(kClient, kSyn);
+  c.send(kClient, kSyn);
+  cap.advance_ms(1000);
+  cap.add(syn);
+  cap.advance_ms(1500);
+  c.send(kServer, kSyn | kAck);
+  cap.advance_ms(1);
+  SegmentSpec r = c.segment(kClient, kRst);
+  r.opt = TcpOptions{};
+  r.window = 0;
+  cap.add(r);
+}
+
+// Linux with net.ipv4.tcp_abort_on_overflow = 1 and a full accept queue:
+// the ACK that completes the handshake is answered with a reset, sent
+// without a socket (no ACK flag, no timestamps).
+void listen_overflow(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  c.handshake();
+  SegmentSpec r = c.segment(kServer, kRst);
+  r.opt = TcpOptions{};
+  r.window = 0;
+  cap.add(r);
+}
+
 void syn_scan(Capture& cap, const Variant& v) {
   Conn c = make_conn(cap, v);
   c.send(kClient, kSyn);
@@ -428,9 +470,12 @@ std::vector<Def> catalogue() {
   return {
       {"port_closed", port_closed, {V6(), Vlan()}},
       {"refused", refused, {V6()}},
+      {"malformed_syn", malformed_syn, {V6()}},
       {"syn_scan", syn_scan, {V6()}},
       {"connect_scan", connect_scan, {}},
+      {"listen_overflow", listen_overflow, {V6(), NoTs()}},
       {"duplicate_syn", duplicate_syn, {}},
+      {"connect_timeout", connect_timeout, {V6()}},
       {"retransmit_exhausted", retransmit_exhausted, {NoTs()}},
       {"idle_timeout", idle_timeout, {}},
       {"abort_unread_data", abort_unread_data, {}},
