@@ -268,7 +268,8 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
     std::unique_ptr<output::EventSink> sink;
     if (ok) {
       try {
-        sink = std::make_unique<output::EventSink>(cfg.output.events);
+        sink = std::make_unique<output::EventSink>(cfg.output.events, cfg.output.rotate_bytes,
+                                                   cfg.output.rotate_files);
       } catch (const std::exception& e) {
         spdlog::error("{}", e.what());
         ok = false;
@@ -280,7 +281,8 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
     std::unique_ptr<CaptureWriter> flagged_writer;
     if (ok && !cfg.output.flagged.empty()) {
       std::string error;
-      flagged_writer = CaptureWriter::open(cfg.output.flagged, 1, &error);
+      flagged_writer = CaptureWriter::open(cfg.output.flagged, 1, &error,
+                                           Rotation{cfg.output.rotate_bytes, cfg.output.rotate_files});
       if (!flagged_writer) {
         spdlog::error("{}", error);
         ok = false;

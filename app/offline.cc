@@ -45,7 +45,8 @@ int run_offline(const Options& options, const config::Config& cfg) {
   }
   std::unique_ptr<CaptureWriter> flagged;
   if (!cfg.output.flagged.empty()) {
-    flagged = CaptureWriter::open(cfg.output.flagged, reader->link_type(), &error);
+    flagged = CaptureWriter::open(cfg.output.flagged, reader->link_type(), &error,
+                                  Rotation{cfg.output.rotate_bytes, cfg.output.rotate_files});
     if (!flagged) {
       spdlog::error("{}", error);
       return 1;
@@ -53,7 +54,8 @@ int run_offline(const Options& options, const config::Config& cfg) {
   }
   std::unique_ptr<output::EventSink> sink;
   try {
-    sink = std::make_unique<output::EventSink>(cfg.output.events);
+    sink = std::make_unique<output::EventSink>(cfg.output.events, cfg.output.rotate_bytes,
+                                               cfg.output.rotate_files);
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;

@@ -308,6 +308,13 @@ void read_output(const Entry& section, OutputConfig& output) {
           {"metrics", [&output](const Entry& e) { output.metrics = read_string(e); }},
           {"metrics_interval", duration_into(output.metrics_interval_ns)},
           {"max_events_per_second", integer_into(output.max_events_per_second, 0, 1'000'000'000)},
+          {"rotate_mib",
+           [&output](const Entry& e) {
+             uint32_t mib = 0;
+             integer_into(mib, 0, 1u << 20)(e);
+             output.rotate_bytes = uint64_t{mib} << 20;
+           }},
+          {"rotate_files", integer_into(output.rotate_files, 1, 1000)},
           {"log_level",
            [&output](const Entry& e) {
              output.log_level = read_choice<std::string>(

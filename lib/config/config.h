@@ -25,6 +25,10 @@ struct OutputConfig {
   std::string metrics;     // Prometheus text file of the counters; empty: none
   uint32_t max_events_per_second = 0;  // reset events written per second, all sources; 0: no limit
   uint64_t metrics_interval_ns = 10'000'000'000;  // live: rewritten this often
+  // Events and flagged files: rotated past this size (0: never), keeping
+  // rotate_files old ones.
+  uint64_t rotate_bytes = 0;
+  uint32_t rotate_files = 5;
   std::string log_level = "info";
 };
 

@@ -630,26 +630,77 @@ constexpr size_t kWriteBufferLen = size_t{1} << 20;
 static_assert(kWriteBufferLen >= kPcapRecordHeaderLen + kMaxCaptureSnaplen);
 }  // namespace
 
+std::string rotated_name(const std::string& path, uint32_t index) {
+  if (index == 0) return path;
+  // "dir/x.pcap" -> "dir/x.1.pcap"; "x" and ".hidden" -> "x.1", ".hidden.1".
+  const size_t slash = path.rfind('/');
+  const size_t dot = path.rfind('.');
+  const size_t base = slash == std::string::npos ? 0 : slash + 1;
+  const std::string n = "." + std::to_string(index);
+  if (dot == std::string::npos || dot <= base) return path + n;
+  return path.substr(0, dot) + n + path.substr(dot);
+}
+
+bool shift_rotated(const std::string& path, uint32_t files, std::string* error) {
+  if (files == 0) return true;
+  for (uint32_t i = files; i > 0; --i) {
+    const std::string from = rotated_name(path, i - 1);
+    if (::rename(from.c_str(), rotated_name(path, i).c_str()) != 0 && errno != ENOENT) {
+      *error = from + ": rename: " + std::strerror(errno);
+      return false;
+    }
+  }
+  // The oldest was overwritten by the rename onto it, or never existed.
+  return true;
+}
+
 std::unique_ptr<CaptureWriter> CaptureWriter::open(const std::string& path,
                                                    uint16_t link_type,
-                                                   std::string* error) {
+                                                   std::string* error,
+                                                   Rotation rotation) {
   std::unique_ptr<CaptureWriter> w(new CaptureWriter());
   w->path_ = path;
-  w->fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (w->fd_ < 0) {
-    *error = path + ": " + std::strerror(errno);
+  w->link_type_ = link_type;
+  w->rotation_ = rotation;
+  w->buffer_.reset(new uint8_t[kWriteBufferLen]);
+  struct stat st;
+  if (rotation.max_bytes != 0 && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
+      st.st_size > 0 && !shift_rotated(path, rotation.files, error)) {
     return nullptr;
   }
-  w->buffer_.reset(new uint8_t[kWriteBufferLen]);
-  const PcapGlobalHeader header = {kPcapMagicNsec,     2,        4, 0, 0,
-                                   kMaxCaptureSnaplen, link_type};
-  std::memcpy(w->buffer_.get(), &header, sizeof header);
-  w->buffered_ = sizeof header;
-  if (!w->flush()) {  // surface an unwritable file now, not at the end
+  if (!w->start_file() || !w->flush()) {  // an unwritable file shows now, not at the end
     *error = w->error_;
     return nullptr;
   }
   return w;
+}
+
+bool CaptureWriter::start_file() {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    io_failed_ = true;
+    return fail(std::strerror(errno));
+  }
+  const PcapGlobalHeader header = {kPcapMagicNsec,     2,        4, 0, 0,
+                                   kMaxCaptureSnaplen, link_type_};
+  std::memcpy(buffer_.get() + buffered_, &header, sizeof header);
+  buffered_ += sizeof header;
+  file_bytes_ = sizeof header;
+  return true;
+}
+
+bool CaptureWriter::rotate() {
+  if (!flush()) return false;
+  ::close(fd_);
+  fd_ = -1;
+  std::string error;
+  if (!shift_rotated(path_, rotation_.files, &error)) {
+    io_failed_ = true;
+    error_ = error;
+    return false;
+  }
+  ++rotations_;
+  return start_file();
 }
 
 CaptureWriter::~CaptureWriter() {
@@ -678,7 +729,12 @@ bool CaptureWriter::write(const uint8_t* data, uint32_t caplen,
         format("timestamp %" PRIu64 " ns does not fit 32-bit seconds", ts_ns));
   }
   const size_t need = kPcapRecordHeaderLen + caplen;
+  if (rotation_.max_bytes != 0 && file_bytes_ > kPcapHeaderLen &&
+      file_bytes_ + need > rotation_.max_bytes && !rotate()) {
+    return false;
+  }
   if (kWriteBufferLen - buffered_ < need && !flush()) return false;
+  file_bytes_ += need;
   const uint32_t header[4] = {static_cast<uint32_t>(sec),
                               static_cast<uint32_t>(ts_ns % kNsPerSec), caplen,
                               wire_len < caplen ? caplen : wire_len};

@@ -146,6 +146,19 @@ class CaptureReader {
   std::vector<Interface> interfaces_;  // of the current pcapng section
 };
 
+// Output files that rotate: past max_bytes, FILE becomes FILE.1 ("x.pcap"
+// becomes "x.1.pcap", as spdlog names rotated logs), FILE.1 becomes FILE.2,
+// and so on; the oldest of `files` is removed. max_bytes 0: never.
+struct Rotation {
+  uint64_t max_bytes = 0;
+  uint32_t files = 5;
+};
+// The name of rotated file `index` (0: `path` itself).
+std::string rotated_name(const std::string& path, uint32_t index);
+// Shifts `path`, path.1, ... up by one, dropping the oldest of `files`.
+// Missing files are skipped. False (and *error) if a rename fails.
+bool shift_rotated(const std::string& path, uint32_t files, std::string* error);
+
 // Writes classic pcap in host byte order with the nanosecond magic
 // (0xa1b23c4d), snaplen kMaxCaptureSnaplen. Buffered (1 MiB, written with
 // write(2) in big chunks). After a write(2) failure every call returns false;
@@ -153,10 +166,13 @@ class CaptureReader {
 class CaptureWriter {
  public:
   // Creates or truncates `path` and writes the global header. nullptr and
-  // *error set (naming `path`) on failure.
+  // *error set (naming `path`) on failure. With a rotation, an existing
+  // non-empty `path` is rotated away first, and a record that would take
+  // the file past max_bytes starts a new file (with its own header).
   static std::unique_ptr<CaptureWriter> open(const std::string& path,
                                              uint16_t link_type,
-                                             std::string* error);
+                                             std::string* error,
+                                             Rotation rotation = {});
   // Flushes and closes; call flush() first to see a write error.
   ~CaptureWriter();
   CaptureWriter(const CaptureWriter&) = delete;
@@ -171,16 +187,24 @@ class CaptureWriter {
   const std::string& error() const { return error_; }
   // Records accepted by write(), flushed or not.
   uint64_t records_written() const { return records_written_; }
+  uint64_t rotations() const { return rotations_; }
 
  private:
   CaptureWriter() = default;
   bool fail(const std::string& what);
+  // Opens path_ afresh and buffers the global header.
+  bool start_file();
+  bool rotate();
 
   std::string path_;
   int fd_ = -1;
   std::unique_ptr<uint8_t[]> buffer_;
   size_t buffered_ = 0;
   uint64_t records_written_ = 0;
+  uint16_t link_type_ = 0;
+  Rotation rotation_;
+  uint64_t file_bytes_ = 0;  // of the current file, buffered included
+  uint64_t rotations_ = 0;
   bool io_failed_ = false;  // sticky
   std::string error_;
 };

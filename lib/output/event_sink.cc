@@ -1,6 +1,7 @@
 #include "output/event_sink.h"
 
 #include <spdlog/sinks/basic_file_sink.h>
+#include <spdlog/sinks/rotating_file_sink.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -10,11 +11,14 @@
 
 namespace rstguard::output {
 
-EventSink::EventSink(const std::string& path) {
+EventSink::EventSink(const std::string& path, uint64_t rotate_bytes, uint32_t rotate_files) {
   try {
     std::shared_ptr<spdlog::sinks::sink> sink;
     if (path == "-") {
       sink = std::make_shared<spdlog::sinks::stdout_sink_st>();
+    } else if (rotate_bytes > 0) {
+      sink = std::make_shared<spdlog::sinks::rotating_file_sink_st>(
+          path, static_cast<size_t>(rotate_bytes), rotate_files, /*rotate_on_open=*/true);
     } else {
       sink = std::make_shared<spdlog::sinks::basic_file_sink_st>(path, /*truncate=*/true);
     }

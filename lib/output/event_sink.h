@@ -16,8 +16,11 @@ namespace rstguard::output {
 class EventSink {
  public:
   // path "-" writes to stdout. Throws std::runtime_error naming the path
-  // when the file cannot be created.
-  explicit EventSink(const std::string& path);
+  // when the file cannot be created. rotate_bytes > 0: past that size the
+  // file becomes FILE.1 ("x.json" -> "x.1.json") and so on, keeping
+  // rotate_files old ones; an existing file is rotated away at start
+  // instead of truncated.
+  explicit EventSink(const std::string& path, uint64_t rotate_bytes = 0, uint32_t rotate_files = 5);
   ~EventSink();
   void write(const RstEvent& e);
   void flush();

@@ -73,6 +73,8 @@ const std::set<std::string> kAllKeys = {
     "output.metrics",
     "output.metrics_interval",
     "output.max_events_per_second",
+    "output.rotate_mib",
+    "output.rotate_files",
     "output.log_level",
     "burst_size",
 };
@@ -171,6 +173,8 @@ TEST(Config, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.output.verbosity, EventVerbosity::kAll);
   EXPECT_EQ(c.output.stats_json, "");
   EXPECT_EQ(c.output.metrics, "");
+  EXPECT_EQ(c.output.rotate_bytes, 0u);  // never rotated
+  EXPECT_EQ(c.output.rotate_files, 5u);
   EXPECT_EQ(c.output.metrics_interval_ns, 10'000'000'000u);
   EXPECT_EQ(c.output.log_level, "info");
   EXPECT_EQ(c.burst_size, 32u);
@@ -254,6 +258,8 @@ output:
   metrics: /var/lib/node_exporter/rstguard.prom
   metrics_interval: 30s
   max_events_per_second: 5000
+  rotate_mib: 100
+  rotate_files: 9
   log_level: debug
 burst_size: 64
 )";
@@ -292,6 +298,8 @@ burst_size: 64
   EXPECT_EQ(c.output.metrics, "/var/lib/node_exporter/rstguard.prom");
   EXPECT_EQ(c.output.metrics_interval_ns, 30'000'000'000u);
   EXPECT_EQ(c.output.max_events_per_second, 5000u);
+  EXPECT_EQ(c.output.rotate_bytes, 100u << 20);
+  EXPECT_EQ(c.output.rotate_files, 9u);
   EXPECT_EQ(c.burst_size, 64u);
   EXPECT_EQ(c.hold.max_time_ns, 50 * kNsPerMs);
   EXPECT_EQ(c.evidence_actions[static_cast<int>(Evidence::sweep)], static_cast<int>(Action::drop));
@@ -560,6 +568,8 @@ TEST(ConfigErrors, OutOfRange) {
       {"judge:\n  insertion_max_ttl: 256\n", 2, 22,
        "judge.insertion_max_ttl: must be between 0 and 255, got 256"},
       {"judge:\n  sweep:\n    resets: 1\n", 3, 13, "judge.sweep.resets: must be at least 2, got 1"},
+      {"output:\n  rotate_files: 0\n", 2, 17, "output.rotate_files: must be between 1 and 1000, got 0"},
+      {"output:\n  rotate_mib: 2000000\n", 2, 15, "output.rotate_mib: must be between 0 and 1048576, got 2000000"},
       {"judge:\n  sweep:\n    resets: 4294967296\n", 3, 13,
        "judge.sweep.resets: must be at most 4294967295, got 4294967296"},
       {"judge:\n  sweep:\n    resets: -99999999999999999999\n", 3, 13,
