@@ -49,17 +49,23 @@ void establish(Conn& c, const Variant& v) {
   c.capture().advance_ms(10);
 }
 
+// A reset built by a kernel without a socket, or by another device: no
+// TCP options, window 0. Answering a SYN (`syn_answer`) it has seq 0.
+SegmentSpec kernel_reset(Conn& c, int side, uint8_t flags, bool syn_answer = false) {
+  SegmentSpec r = c.segment(side, flags);
+  if (syn_answer) r.seq = 0;
+  r.opt = TcpOptions{};
+  r.window = 0;
+  return r;
+}
+
 // ---- Legitimate resets -------------------------------------------------
 
 void port_closed(Capture& cap, const Variant& v) {
   Conn c = make_conn(cap, v, 0, 8081);
   c.send(kClient, kSyn);
   cap.advance_ms(1);
-  SegmentSpec r = c.segment(kServer, kRst | kAck);
-  r.seq = 0;
-  r.opt = TcpOptions{};
-  r.window = 0;
-  cap.add(r);
+  cap.add(kernel_reset(c, kServer, kRst | kAck, true));
 }
 
 void refused(Capture& cap, const Variant& v) {
@@ -72,11 +78,8 @@ void refused(Capture& cap, const Variant& v) {
   Conn c = make_conn(cap, v, 0, 8443);
   c.send(kClient, kSyn);
   cap.advance_ms(1);
-  SegmentSpec r = c.segment(kServer, kRst | kAck);
-  r.seq = 0;
+  SegmentSpec r = kernel_reset(c, kServer, kRst | kAck, true);
   r.ttl = 250;  // a firewall two hops away, not the server
-  r.opt = TcpOptions{};
-  r.window = 0;
   cap.add(r);
 }
 
@@ -86,11 +89,7 @@ void malformed_syn(Capture& cap, const Variant& v) {
   Conn c = make_conn(cap, v, 0, 8082);
   c.send(kClient, kSyn | kFin);
   cap.advance_ms(1);
-  SegmentSpec r = c.segment(kServer, kRst | kAck);
-  r.seq = 0;
-  r.opt = TcpOptions{};
-  r.window = 0;
-  cap.add(r);
+  cap.add(kernel_reset(c, kServer, kRst | kAck, true));
 }
 
 // The client gave up (connect timeout 2 s) before the SYN/ACK came; its
@@ -104,10 +103,7 @@ void connect_timeout(Capture& cap, const Variant& v) {
   cap.advance_ms(1500);
   c.send(kServer, kSyn | kAck);
   cap.advance_ms(1);
-  SegmentSpec r = c.segment(kClient, kRst);
-  r.opt = TcpOptions{};
-  r.window = 0;
-  cap.add(r);
+  cap.add(kernel_reset(c, kClient, kRst));
 }
 
 // Linux with net.ipv4.tcp_abort_on_overflow = 1 and a full accept queue:
@@ -116,10 +112,7 @@ void connect_timeout(Capture& cap, const Variant& v) {
 void listen_overflow(Capture& cap, const Variant& v) {
   Conn c = make_conn(cap, v);
   c.handshake();
-  SegmentSpec r = c.segment(kServer, kRst);
-  r.opt = TcpOptions{};
-  r.window = 0;
-  cap.add(r);
+  cap.add(kernel_reset(c, kServer, kRst));
 }
 
 void syn_scan(Capture& cap, const Variant& v) {
@@ -128,10 +121,7 @@ void syn_scan(Capture& cap, const Variant& v) {
   cap.advance_ms(5);
   c.send(kServer, kSyn | kAck);
   cap.advance_ms(1);
-  SegmentSpec r = c.segment(kClient, kRst);
-  r.opt = TcpOptions{};
-  r.window = 0;
-  cap.add(r);
+  cap.add(kernel_reset(c, kClient, kRst));
 }
 
 void connect_scan(Capture& cap, const Variant& v) {
@@ -205,10 +195,7 @@ void data_after_close(Capture& cap, const Variant& v) {
   c.data(kClient, 150);
   // The server's socket is gone: its kernel answers with a bare reset whose
   // sequence number is the segment's ACK (RFC 9293 3.10.7.1).
-  SegmentSpec r = c.segment(kServer, kRst);
-  r.opt = TcpOptions{};
-  r.window = 0;
-  cap.add(r);
+  cap.add(kernel_reset(c, kServer, kRst));
 }
 
 void keepalive_failure(Capture& cap, const Variant& v) {
@@ -245,11 +232,7 @@ void time_wait_reuse(Capture& cap, const Variant& v) {
              v.ipv6 ? "2001:db8:2::20" : "10.2.0.20", 443);
   again.send(kClient, kSyn);
   cap.advance_ms(1);
-  SegmentSpec r = again.segment(kServer, kRst | kAck);
-  r.seq = 0;
-  r.opt = TcpOptions{};
-  r.window = 0;
-  cap.add(r);
+  cap.add(kernel_reset(again, kServer, kRst | kAck, true));
 }
 
 void no_flow(Capture& cap, const Variant& v) {
