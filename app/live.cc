@@ -27,6 +27,7 @@
 #include "app/reload.h"
 #include "app/signals.h"
 #include "dpdk/capture_file.h"
+#include "dpdk/eal.h"
 #include "dpdk/live_worker.h"
 #include "dpdk/port.h"
 #include "output/event_json.h"
@@ -141,12 +142,12 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
     }
     if (inline_mode && ports.size() != 2) {
       spdlog::error("inline mode forwards between exactly two ports, got {}", ports.size());
-      rte_eal_cleanup();
+      dpdk::eal_cleanup();
       return kExitSetup;
     }
     if (ports.empty()) {
       spdlog::error("mirror mode found no ports (give devices with --vdev or -a)");
-      rte_eal_cleanup();
+      dpdk::eal_cleanup();
       return kExitSetup;
     }
     // Workers: as configured, or one per lcore EAL has besides the main one.
@@ -156,7 +157,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       spdlog::error("{} workers need {} lcores (one main, one per worker), EAL has {}: use -l or "
                     "--lcores",
                     nworkers, nworkers + 1, rte_lcore_count());
-      rte_eal_cleanup();
+      dpdk::eal_cleanup();
       return kExitSetup;
     }
 
@@ -171,7 +172,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
     if (pool == nullptr) {
       spdlog::error("cannot allocate {} mbufs: {} (give EAL more memory with -m)", mbufs,
                     rte_strerror(rte_errno));
-      rte_eal_cleanup();
+      dpdk::eal_cleanup();
       return kExitSetup;
     }
 
@@ -186,7 +187,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
         rte_zmalloc("rstguard_rcu", rcu_bytes, RTE_CACHE_LINE_SIZE));
     if (rcu == nullptr || rte_rcu_qsbr_init(rcu, nworkers) != 0) {
       spdlog::error("cannot set up RCU for {} workers", nworkers);
-      rte_eal_cleanup();
+      dpdk::eal_cleanup();
       return kExitSetup;
     }
     shared.rcu = rcu;
@@ -572,7 +573,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
     rte_mempool_free(pool);
     rte_free(rcu);
   }
-  rte_eal_cleanup();
+  dpdk::eal_cleanup();
   return status;
 }
 

@@ -123,6 +123,7 @@
 #include "core/parser.h"
 #include "core/worker.h"
 #include "dpdk/capture_file.h"
+#include "dpdk/eal.h"
 #include "dpdk/live_worker.h"
 
 namespace rstguard::bench_live {
@@ -1653,6 +1654,6 @@ int main(int argc, char** argv) {
       if (opt.json) print_json(opt, static_cast<double>(rte_get_tsc_hz()), results);
     }
   }
-  rte_eal_cleanup();
+  rstguard::dpdk::eal_cleanup();
   return status;
 }

@@ -85,6 +85,9 @@ def inline_one_worker_drops_forged_like_offline():
                          "--flagged", path("in1-flagged.pcap")])
     assert rc == 0, (rc, err)
     assert "ready" in err, err
+    # A clean exit leaves no DPDK runtime directory behind (DPDK's own
+    # cleanup does).
+    assert not os.path.exists(f"/var/run/dpdk/rgtest-in1-{os.getpid()}"), "runtime directory left behind"
     assert records(path("in1-1.pcap")) == records(path("offline-out.pcap")), "wire output differs from offline -w"
     assert records(path("in1-0.pcap")) == [], "nothing came in on port 1"
     assert verdicts(path("in1.json")) == verdicts(offline_events)
