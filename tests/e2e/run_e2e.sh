@@ -19,6 +19,8 @@
 #       workers2  inline, qpairs=2, --workers 2; STATS flows_split 0, >1 worker busy
 #       workers2sw  the same with --software-rehash: connections kept on one
 #                 worker by rstguard's own hash (STATS: handoffs, none lost)
+#       stream    no DPDK: `tcpdump -U -w` on the mirror port into a FIFO that
+#                 `rstguard -r` reads as it comes (events before the end)
 # Environment: RG_E2E_LCORES (EAL core option, default "-l 0-1"),
 #     RG_E2E_LCORES_W2 (for workers2, default "--lcores 0@0,1@0,2@1"),
 #     RG_E2E_RSTGUARD_ARGS (extra app
@@ -62,14 +64,14 @@ while (($#)); do
 done
 case $FORWARDER in
   bridge) SUITES=${SUITES:-bridge} ;;
-  rstguard) SUITES=${SUITES:-inline,alert,mirror,workers2,workers2sw} ;;
+  rstguard) SUITES=${SUITES:-inline,alert,mirror,workers2,workers2sw,stream} ;;
   *) echo "run_e2e: --forwarder must be bridge or rstguard" >&2; exit 2 ;;
 esac
 SUITES=${SUITES//,/ }
 for s in $SUITES; do
   case $s in
     bridge) [[ $FORWARDER == bridge ]] || { echo "run_e2e: suite bridge needs --forwarder bridge" >&2; exit 2; } ;;
-    inline|alert|mirror|workers2|workers2sw) [[ $FORWARDER == rstguard ]] ||
+    inline|alert|mirror|workers2|workers2sw|stream) [[ $FORWARDER == rstguard ]] ||
       { echo "run_e2e: suite $s needs --forwarder rstguard" >&2; exit 2; } ;;
     *) echo "run_e2e: unknown suite $s" >&2; exit 2 ;;
   esac
@@ -188,6 +190,7 @@ SRV_CLOSED=7999    # nothing listens here
 suite_cases() {
   case $1 in
     bridge|inline|mirror) echo "plain oow inwin exact sweep linger0 closed both badsum" ;;
+    stream) echo "plain oow exact linger0 closed both" ;;
     alert) echo "plain exact both" ;;
     workers2) echo "plain oow exact linger0 closed both plain-2 plain-3 plain-4 plain-5 plain-6 plain-7" ;;
     workers2sw) echo "plain oow exact both plain-2 plain-3 plain-4 plain-5" ;;
@@ -312,8 +315,8 @@ print(sum(1 for x in s if x["dir"] == "to_client"), sum(1 for x in s if x["dir"]
 
 # ---------------------------------------------------- forwarder control --
 
-# DPDK leaves its runtime directory (config, fbarrays) behind, even after a
-# clean exit: remove ours (file prefix rg-e2e-<our pid>-<suite>) once rstguard is gone.
+# rstguard removes its DPDK runtime directory when it exits, but not when it
+# is killed: remove ours (file prefix rg-e2e-<our pid>-<suite>) once it is gone.
 rm_dpdk_runtime() {
   local d
   for d in "/var/run/dpdk/rg-e2e-$$-"*; do
@@ -373,6 +376,51 @@ stop_rstguard() {  # SUITE -> 0 when it exited 0 on SIGINT and wrote its files
   [[ -f $dir/events.json && -f $dir/stats.json ]] || { echo "run_e2e: rstguard ($suite) wrote no EVENTS/STATS" >&2; return 1; }
 }
 
+# Suite "stream": tcpdump on the mirror port writes into a FIFO, rstguard
+# reads it with -r as the packets come.
+TD_PID=""
+start_stream() {
+  local dir=$WORK/rstguard-stream
+  mkdir -p "$dir"
+  command -v tcpdump >/dev/null || { echo "run_e2e: tcpdump not found (tools/install-deps)" >&2; return 1; }
+  mkfifo "$dir/fifo"
+  bg "$RSTGUARD" -r "$dir/fifo" -q -e "$dir/events.json" --stats-json "$dir/stats.json" \
+    "${EXTRA_APP_ARGS[@]}" >"$dir/stdout" 2>"$dir/stderr"
+  RG_PID=$BG_PID
+  bg tcpdump -i "$RG_IF_M" -n -U -s 0 -w "$dir/fifo" tcp 2>"$dir/tcpdump.err"
+  TD_PID=$BG_PID
+  if ! wait_line "$dir/tcpdump.err" 'listening on' 10 "$TD_PID"; then
+    echo "run_e2e: tcpdump did not start: $(tail -c 300 "$dir/tcpdump.err")" >&2
+    return 1
+  fi
+}
+
+# -> 0 when the events were written while the capture was still running,
+# and rstguard ended cleanly (status 0) at the end of the stream.
+stop_stream() {
+  local dir=$WORK/rstguard-stream rc live
+  [[ -n $RG_PID && -n $TD_PID ]] || return 1
+  sleep 0.3  # the last frames reach the FIFO
+  live=$(grep -c '"event_type":"rst"' "$dir/events.json" 2>/dev/null)
+  kill -INT "$TD_PID" 2>/dev/null
+  wait_exit "$TD_PID" 5 >/dev/null
+  TD_PID=""
+  wait_exit "$RG_PID" 10
+  rc=$?
+  RG_PID=""
+  if ((rc != 0)); then
+    echo "run_e2e: rstguard -r FIFO exit status $rc at the end of the stream; stderr:" >&2
+    tail -n 20 "$dir/stderr" | sed 's/^/    /' >&2
+    return 1
+  fi
+  if ((${live:-0} == 0)); then
+    echo "run_e2e: no reset event was written while the capture ran" >&2
+    return 1
+  fi
+  log "stream: $live reset events written before the end of the stream"
+  [[ -f $dir/events.json && -f $dir/stats.json ]]
+}
+
 # ---------------------------------------------------------------- suites --
 
 run_suite() {
@@ -381,7 +429,7 @@ run_suite() {
   log "suite $suite: topology"
   if ! { rg_topo_up && case $suite in
            bridge) rg_bridge_up && rg_mirror_up ;;
-           mirror) rg_bridge_up && rg_mirror_up ;;
+           mirror|stream) rg_bridge_up && rg_mirror_up ;;
            *) true ;;
          esac; } 2>"$dir/topo.err"; then
     C_ORDER+=("$suite/setup"); case_fail "$suite/setup" "topology: $(tail -c 300 "$dir/topo.err")"
@@ -400,13 +448,16 @@ run_suite() {
     cap_pid=$BG_PID
     wait_line "$dir/capture.out" '^ready$' 5 "$cap_pid" || ok=0
   fi
-  if ((ok)) && [[ $FORWARDER == rstguard ]]; then
+  if ((ok)) && [[ $suite == stream ]]; then
+    start_stream || ok=0
+  elif ((ok)) && [[ $FORWARDER == rstguard ]]; then
     start_rstguard "$suite" || ok=0
   fi
   if ((!ok)); then
     C_ORDER+=("$suite/setup"); case_fail "$suite/setup" "servers, capture or rstguard did not start (see $dir)"
     report_case "$suite/setup"
     [[ -n $RG_PID ]] && kill_pid "$RG_PID"
+    [[ -n $TD_PID ]] && kill_pid "$TD_PID"
     kill_pid "$srv1"; kill_pid "$srv2"; [[ -n $cap_pid ]] && kill_pid "$cap_pid"
     rg_topo_down
     return
@@ -429,7 +480,14 @@ run_suite() {
 
   # Stop the forwarder side and check what it reported.
   local events="" policy=any stats_ok=1
-  if [[ $FORWARDER == rstguard ]]; then
+  if [[ $suite == stream ]]; then
+    if stop_stream; then
+      events=$WORK/rstguard-stream/events.json
+    else
+      for id in "${ids[@]}"; do case_fail "$id" "no EVENTS: the stream run did not end cleanly"; done
+    fi
+    policy=any
+  elif [[ $FORWARDER == rstguard ]]; then
     if stop_rstguard "$suite"; then
       events=$WORK/rstguard-$suite/events.json
     else
