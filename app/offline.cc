@@ -29,8 +29,12 @@ uint16_t normalize_link_type(uint16_t lt) { return (lt == 12 || lt == 14) ? 101 
 }  // namespace
 
 int run_offline(const Options& options, const config::Config& cfg) {
+  // Before the capture is opened: a stream's header may be a long time
+  // coming, and SIGINT must end that wait (SIGUSR1 and SIGHUP must not
+  // kill the process).
+  install_stop_handlers();
   std::string error;
-  auto reader = CaptureReader::open(options.read_path, &error);
+  auto reader = CaptureReader::open(options.read_path, &error, &stop_requested);
   if (!reader) {
     spdlog::error("{}", error);
     return 1;
@@ -82,7 +86,6 @@ int run_offline(const Options& options, const config::Config& cfg) {
   Frame frames[kMaxBurst];
   Disposition dispositions[kMaxBurst];
   const auto start = std::chrono::steady_clock::now();
-  install_stop_handlers();
   bool write_failed = false;
   // Held frames point into the capture's mapping, so parking one is
   // keeping its record. A stream's records last one burst: a held one is

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdarg>
@@ -134,7 +135,8 @@ static_assert(kStreamBufferLen >= kPcapRecordHeaderLen + kMaxCaptureSnaplen + 64
 }  // namespace
 
 std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
-                                                   std::string* error) {
+                                                   std::string* error,
+                                                   bool (*interrupted)()) {
   const bool std_in = path == "-";
   const std::string name = std_in ? "standard input" : path;
   auto fail_open = [&](const std::string& why) {
@@ -142,8 +144,14 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
     return nullptr;
   };
   // Standard input is duplicated so that closing the reader leaves fd 0.
-  const int fd = std_in ? fcntl(0, F_DUPFD_CLOEXEC, 3) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return fail_open(std::strerror(errno));
+  // Opening a FIFO waits for its writer; a signal may end that wait.
+  int fd;
+  do {
+    fd = std_in ? fcntl(0, F_DUPFD_CLOEXEC, 3) : ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  } while (fd < 0 && errno == EINTR && !(interrupted != nullptr && interrupted()));
+  if (fd < 0) {
+    return fail_open(errno == EINTR ? "interrupted while waiting for a writer" : std::strerror(errno));
+  }
   struct stat st;
   if (fstat(fd, &st) != 0) {
     const int e = errno;
@@ -173,32 +181,38 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
     r->size_ = size;
   } else {
     r->fd_ = fd;  // closed by the destructor
+    r->interrupted_ = interrupted;
     r->buffer_.reset(new uint8_t[kStreamBufferLen]);
     r->buffer_len_ = kStreamBufferLen;
     r->map_ = r->buffer_.get();
-    if (!r->want(4) && r->size_ == 0) {
+    if (!r->want(4) && r->size_ == 0 && !r->gave_up_) {
       return fail_open(r->read_error_.empty()
                            ? "empty input (no bytes before its end), not a pcap or pcapng capture"
                            : "read: " + r->read_error_);
     }
   }
-  // From here on `p` stays valid: a stream's buffer only grows in
-  // read_burst(), and want() appends without moving bytes.
+  // A stream's wait for its header can be given up (SIGINT).
+  auto fail_short = [&](const std::string& why) {
+    return fail_open(r->gave_up_ ? "interrupted while waiting for the capture header" : why);
+  };
+  // want() may grow a stream's buffer: `p` is read again after each call.
   const uint8_t* p = r->map_;
   const char* what = r->is_stream() ? "input" : "file";
 
   if (!r->want(4)) {
-    return fail_open(format("%s too short (%zu bytes) for a capture header", what, r->size_));
+    return fail_short(format("%s too short (%zu bytes) for a capture header", what, r->size_));
   }
+  p = r->map_;
   const uint32_t magic = load32(p, false);
   if (magic == kShbType) {
     // Validate the first SHB here so that open() fails on a non-pcapng file;
     // read_burst() parses it again like any later section.
     if (!r->want(kShbMinLen)) {
-      return fail_open(
+      return fail_short(
           format("truncated pcapng section header: %zu of at least %zu bytes",
                  r->size_, kShbMinLen));
     }
+    p = r->map_;
     const uint32_t bom = load32(p + 8, false);
     if (bom != kByteOrderMagic && bom != __builtin_bswap32(kByteOrderMagic)) {
       return fail_open(
@@ -207,15 +221,16 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
     r->pcapng_ = true;
     r->swap_ = bom != kByteOrderMagic;
     const uint32_t len = load32(p + 4, r->swap_);
-    if (len < kShbMinLen || len % 4 != 0 || (r->is_stream() && len > r->buffer_len_)) {
+    if (len < kShbMinLen || len % 4 != 0 || (r->is_stream() && len > kMaxStreamBufferLen)) {
       return fail_open(
           format("corrupt pcapng section header: block length %" PRIu32, len));
     }
     if (!r->want(len)) {
-      return fail_open(format("truncated pcapng section header: %" PRIu32
-                              " bytes, %zu in the %s",
-                              len, r->size_, what));
+      return fail_short(format("truncated pcapng section header: %" PRIu32
+                               " bytes, %zu in the %s",
+                               len, r->size_, what));
     }
+    p = r->map_;
     if (load32(p + len - 4, r->swap_) != len) {
       return fail_open(
           "corrupt pcapng section header: trailing block length differs");
@@ -224,15 +239,14 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
     // link_type() is known before reading. Bounded: stops at the first
     // packet, a new section, anything malformed, or after 1024 blocks. A
     // stream is waited for (a writer sends its first IDB with the SHB), up
-    // to what its buffer holds.
+    // to the most its buffer holds.
     size_t off = len;
     for (int i = 0; i < 1024 && r->want(off + kBlockOverhead); ++i) {
+      p = r->map_;
       const uint32_t type = load32(p + off, r->swap_);
       const uint32_t blen = load32(p + off + 4, r->swap_);
-      if (blen < kBlockOverhead || blen % 4 != 0 || blen > r->buffer_len_ - off ||
-          !r->want(off + blen)) {
-        break;
-      }
+      if (blen < kBlockOverhead || blen % 4 != 0 || !r->want(off + blen)) break;
+      p = r->map_;
       if (type == kIdbType && blen >= kBlockOverhead + 8) {
         r->first_link_type_ = load16(p + off + 8, r->swap_);
         break;
@@ -251,9 +265,10 @@ std::unique_ptr<CaptureReader> CaptureReader::open(const std::string& path,
                             load32(p, true)));  // as written, big-endian
   }
   if (!r->want(kPcapHeaderLen)) {
-    return fail_open(format("truncated pcap global header: %zu of %zu bytes",
-                            r->size_, kPcapHeaderLen));
+    return fail_short(format("truncated pcap global header: %zu of %zu bytes",
+                             r->size_, kPcapHeaderLen));
   }
+  p = r->map_;
   r->swap_ = swap;
   Interface& itf = r->pcap_interface_;
   itf.snaplen = load32(p + 16, swap);
@@ -274,29 +289,49 @@ CaptureReader::~CaptureReader() {
   }
 }
 
-bool CaptureReader::want(size_t n, int wait_ms) {
+bool CaptureReader::want(size_t n) {
   if (fd_ < 0) return size_ - offset_ >= n;
-  while (size_ - offset_ < n && !eof_ && size_ < buffer_len_) {
-    if (wait_ms >= 0) {
-      pollfd pfd{fd_, POLLIN, 0};
-      const int ready = poll(&pfd, 1, wait_ms);
-      if (ready <= 0) break;  // nothing for wait_ms, or a signal
-      wait_ms = 0;            // what follows the first bytes is not waited for
+  if (offset_ + n > kMaxStreamBufferLen) return false;  // never buffered whole
+  if (offset_ + n > buffer_len_) resize_buffer(std::min(kMaxStreamBufferLen,
+                                                        std::bit_ceil(offset_ + n)));
+  while (size_ - offset_ < n && !eof_ && !gave_up_) {
+    if (!wait_readable(-1)) {
+      gave_up_ = interrupted_ != nullptr && interrupted_();
+      continue;  // or a signal the caller lets pass
     }
-    const ssize_t got = ::read(fd_, buffer_.get() + size_, buffer_len_ - size_);
-    if (got > 0) {
-      size_ += static_cast<size_t>(got);
-    } else if (got == 0) {
-      eof_ = true;
-    } else if (errno == EINTR || errno == EAGAIN) {
-      if (wait_ms >= 0) break;
-    } else {
-      // An input that fails to read ends like one cut short.
-      read_error_ = std::strerror(errno);
-      eof_ = true;
-    }
+    read_available();
   }
   return size_ - offset_ >= n;
+}
+
+bool CaptureReader::wait_readable(int wait_ms) {
+  pollfd pfd{fd_, POLLIN, 0};
+  // POLLHUP (the writer is gone) and POLLERR count as readable: read()
+  // then says end of input or the error.
+  return poll(&pfd, 1, wait_ms) > 0;
+}
+
+void CaptureReader::read_available() {
+  // poll() said readable, so one read does not block, whatever the
+  // descriptor's O_NONBLOCK (shared with whoever handed it over).
+  const ssize_t got = ::read(fd_, buffer_.get() + size_, buffer_len_ - size_);
+  if (got > 0) {
+    size_ += static_cast<size_t>(got);
+  } else if (got == 0) {
+    eof_ = true;
+  } else if (errno != EINTR && errno != EAGAIN) {
+    // An input that fails to read ends like one cut short.
+    read_error_ = std::strerror(errno);
+    eof_ = true;
+  }
+}
+
+void CaptureReader::resize_buffer(size_t len) {
+  std::unique_ptr<uint8_t[]> next(new uint8_t[len]);
+  std::memcpy(next.get(), buffer_.get(), size_);
+  buffer_ = std::move(next);
+  buffer_len_ = len;
+  map_ = buffer_.get();
 }
 
 void CaptureReader::refill(int wait_ms) {
@@ -307,17 +342,19 @@ void CaptureReader::refill(int wait_ms) {
     offset_ = 0;
   }
   // A block larger than the buffer (pcapng allows them): grow, up to a
-  // limit. Records returned before are invalid by now anyway.
+  // limit. Records returned before are invalid by now anyway. Once such
+  // blocks are past, the buffer goes back to its usual size.
   if (size_ == buffer_len_ && buffer_len_ < kMaxStreamBufferLen) {
-    std::unique_ptr<uint8_t[]> bigger(new uint8_t[buffer_len_ * 2]);
-    std::memcpy(bigger.get(), buffer_.get(), size_);
-    buffer_ = std::move(bigger);
-    buffer_len_ *= 2;
-    map_ = buffer_.get();
+    resize_buffer(buffer_len_ * 2);
+  } else if (buffer_len_ > kStreamBufferLen && size_ <= kStreamBufferLen / 2) {
+    resize_buffer(kStreamBufferLen);
   }
-  // Read whatever is there (a pipe returns what it holds), waiting only for
-  // the first byte.
-  want(buffer_len_, wait_ms);
+  // Whatever has arrived (a pipe returns what it holds), waiting only for
+  // the first bytes.
+  while (!eof_ && size_ < buffer_len_ && wait_readable(wait_ms)) {
+    read_available();
+    wait_ms = 0;
+  }
 }
 
 bool CaptureReader::fail(Status status, const std::string& what) {

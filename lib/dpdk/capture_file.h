@@ -57,8 +57,11 @@ class CaptureReader {
   // nullptr and *error set (a message naming `path`) when the file cannot be
   // opened or mapped, is empty, or does not start with a complete pcap global
   // header or pcapng Section Header Block. A stream's header is waited for.
+  // `interrupted`, if given, is asked when a signal arrives while open()
+  // waits for a stream's header: true gives up (open fails, "interrupted").
   static std::unique_ptr<CaptureReader> open(const std::string& path,
-                                             std::string* error);
+                                             std::string* error,
+                                             bool (*interrupted)() = nullptr);
   ~CaptureReader();
   CaptureReader(const CaptureReader&) = delete;
   CaptureReader& operator=(const CaptureReader&) = delete;
@@ -108,10 +111,16 @@ class CaptureReader {
   // Streams: true while input may still bring the bytes a record lacks.
   bool more_may_come() const { return fd_ >= 0 && !eof_; }
   size_t pos() const { return static_cast<size_t>(base_ + offset_); }
-  // Streams: reads until at least `n` bytes are buffered past offset_, the
-  // input ends, or (wait_ms >= 0) nothing came for that long; never moves
-  // buffered bytes. Mapped: nothing to read. True when `n` are there.
-  bool want(size_t n, int wait_ms = -1);
+  // Streams: reads until at least `n` bytes are buffered past offset_ (the
+  // buffer grows for them, up to its limit) or the input ends; never moves
+  // buffered bytes past offset_. A signal ends the wait when interrupted_
+  // says so. Mapped: nothing to read. True when `n` are there.
+  bool want(size_t n);
+  // Streams: true when a read will not block, within wait_ms (-1: ever).
+  bool wait_readable(int wait_ms);
+  // Streams: one read(2) of what is there into the buffer's free end.
+  void read_available();
+  void resize_buffer(size_t len);
   // Streams: drops the consumed bytes (invalidating earlier records), grows
   // the buffer if one incomplete block fills it, and reads what has
   // arrived, waiting up to wait_ms for the first byte.
@@ -130,6 +139,8 @@ class CaptureReader {
   size_t offset_ = 0;             // next record or block, from map_
   uint64_t base_ = 0;             // stream offset of map_[0]
   int fd_ = -1;                   // a stream's descriptor
+  bool (*interrupted_)() = nullptr;
+  bool gave_up_ = false;          // interrupted_ said so: open() fails
   bool eof_ = false;              // the stream has ended
   std::string read_error_;        // why it ended, if read(2) failed
   std::unique_ptr<uint8_t[]> buffer_;

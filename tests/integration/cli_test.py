@@ -357,4 +357,34 @@ def a_live_stream_is_judged_as_it_comes_and_sigusr1_reports_so_far():
     assert [e["pkt_num"] for e in events_of(ev) if e["event_type"] == "rst"] == [e["pkt_num"] for e in full]
 
 
+@test
+def signals_while_a_stream_has_not_started():
+    # No writer yet, then a writer that sends nothing: SIGUSR1 and SIGHUP do
+    # not end the wait (nor kill the process); SIGINT does, with a message.
+    fifo = path("quiet.fifo")
+    for with_writer, message in ((False, "interrupted while waiting for a writer"),
+                                 (True, "interrupted while waiting for the capture header")):
+        if os.path.exists(fifo):
+            os.unlink(fifo)
+        os.mkfifo(fifo)
+        p = subprocess.Popen([rstguard, "-q", "-r", fifo, "-e", path("quiet.json")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        w = os.open(fifo, os.O_WRONLY) if with_writer else None
+        try:
+            time.sleep(0.3)
+            for sig in (signal.SIGUSR1, signal.SIGHUP):
+                p.send_signal(sig)
+                time.sleep(0.3)
+                assert p.poll() is None, (with_writer, sig, p.returncode)
+            p.send_signal(signal.SIGINT)
+            _, err = p.communicate(timeout=10)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.communicate()
+            if w is not None:
+                os.close(w)
+        assert p.returncode == 1 and message in err, (with_writer, p.returncode, err)
+
+
 tests.finish()

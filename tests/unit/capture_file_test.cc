@@ -4,10 +4,14 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <csignal>
+#include <ctime>
 #include <thread>
 
 #include <cstdint>
@@ -918,6 +922,115 @@ TEST_F(CaptureStreamTest, BlockLargerThanTheBufferGrowsIt) {
   opaque_block(b, 0x00000BAD, 3 << 20);  // 3 MiB: the buffer doubles twice
   epb(b, 0, 2, payload(61, 2), 61);
   expect_same(b.buf, 100000, 3);
+}
+
+TEST_F(CaptureStreamTest, LargeFirstSectionHeaderAndLookahead) {
+  // A first SHB of 1.5 MiB (the buffer grows in open()), then a 1.5 MiB
+  // block before the first IDB: the link type is known before reading, as
+  // for the file.
+  Bytes b;
+  Bytes body;
+  body.u32(0x1A2B3C4D).u16(1).u16(0).u64(~uint64_t{0}).raw(payload(3 << 19, 9));
+  block(b, 0x0A0D0D0A, body);
+  opaque_block(b, 0x00000BAD, 3 << 19);
+  idb(b, 101, 0);
+  epb(b, 0, 1, payload(60, 1), 60);
+  expect_same(b.buf, 1 << 16, 5);
+  FifoFeeder feeder(fifo_, b.buf, 1 << 16, 6);
+  std::string error;
+  auto r = CaptureReader::open(fifo_, &error);
+  ASSERT_NE(r, nullptr) << error;
+  EXPECT_EQ(r->link_type(), 101);
+  CaptureRecord out[4];
+  size_t n = 0;
+  for (int i = 0; i < 1000 && r->status() == Status::kOk; ++i) n += r->read_burst(out, 4, 50);
+  EXPECT_EQ(n, 1u);
+  EXPECT_EQ(r->status(), Status::kEnd);
+}
+
+TEST_F(CaptureStreamTest, ANonBlockingStandardInputIsWaitedForNotSpunOn) {
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  ASSERT_EQ(fcntl(fds[0], F_SETFL, fcntl(fds[0], F_GETFL) | O_NONBLOCK), 0);
+  const int saved = dup(0);
+  ASSERT_EQ(dup2(fds[0], 0), 0);
+  ::close(fds[0]);
+  const std::vector<uint8_t> bytes = fuzz_seed_pcap();
+  std::thread writer([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    EXPECT_EQ(write(fds[1], bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+    ::close(fds[1]);
+  });
+  timespec cpu0, cpu1;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu0);
+  std::string error;
+  auto r = CaptureReader::open("-", &error);
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu1);
+  writer.join();
+  dup2(saved, 0);
+  ::close(saved);
+  ASSERT_NE(r, nullptr) << error;
+  const double cpu_ms = (cpu1.tv_sec - cpu0.tv_sec) * 1e3 + (cpu1.tv_nsec - cpu0.tv_nsec) / 1e6;
+  EXPECT_LT(cpu_ms, 100.0) << "open() spun while the header was 300 ms away";
+  EXPECT_EQ(read_all(*r).size(), 5u);
+}
+
+std::atomic<bool> g_give_up{false};
+void on_test_signal(int) {}
+
+TEST_F(CaptureStreamTest, ASignalEndsTheWaitForAHeaderOnlyWhenAskedTo) {
+  struct sigaction sa{}, old{};
+  sa.sa_handler = on_test_signal;  // no SA_RESTART: the wait sees EINTR
+  sigaction(SIGUSR2, &sa, &old);
+  const pthread_t self = pthread_self();
+  // The writer opens the FIFO and sends nothing until told.
+  std::atomic<bool> send{false};
+  const std::vector<uint8_t> bytes = fuzz_seed_pcap();
+  std::thread writer([&] {
+    const int fd = ::open(fifo_.c_str(), O_WRONLY | O_CLOEXEC);
+    while (!send) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    if (write(fd, bytes.data(), bytes.size()) < 0) ADD_FAILURE();
+    ::close(fd);
+  });
+  std::thread signaller([&] {
+    g_give_up = false;
+    for (int i = 0; i < 4; ++i) {  // SIGUSR1 or SIGHUP: the wait goes on
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      pthread_kill(self, SIGUSR2);
+    }
+    send = true;
+  });
+  std::string error;
+  auto r = CaptureReader::open(fifo_, &error, [] { return g_give_up.load(); });
+  signaller.join();
+  writer.join();
+  ASSERT_NE(r, nullptr) << error;
+  EXPECT_EQ(read_all(*r).size(), 5u);
+
+  // SIGINT: the wait is given up, and open() says so.
+  send = false;
+  std::thread writer2([&] {
+    const int fd = ::open(fifo_.c_str(), O_WRONLY | O_CLOEXEC);
+    while (!send) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    ::close(fd);
+  });
+  std::atomic<bool> opened{false};
+  std::thread signaller2([&] {
+    g_give_up = true;
+    // Until open() returns: a signal that comes before its wait is lost.
+    for (int i = 0; i < 200 && !opened; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      if (!opened) pthread_kill(self, SIGUSR2);
+    }
+  });
+  r = CaptureReader::open(fifo_, &error, [] { return g_give_up.load(); });
+  opened = true;
+  signaller2.join();
+  send = true;
+  writer2.join();
+  EXPECT_EQ(r, nullptr);
+  EXPECT_EQ(error, fifo_ + ": interrupted while waiting for the capture header");
+  sigaction(SIGUSR2, &old, nullptr);
 }
 
 TEST_F(CaptureStreamTest, BlockOverTheStreamLimitIsCorrupt) {
