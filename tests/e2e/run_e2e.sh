@@ -101,17 +101,42 @@ log() { ((VERBOSE)) && echo "  [$((SECONDS - START))s] $*" >&2; return 0; }
 
 kill_pid() {  # PID: TERM, then KILL after 2 s; only processes we started
   local p=$1 i
-  kill -0 "$p" 2>/dev/null || return 0
+  kill -0 "$p" 2>/dev/null || { wait "$p" 2>/dev/null; return 0; }
   kill -TERM "$p" 2>/dev/null
   for ((i = 0; i < 40; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
-  kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+  if kill -0 "$p" 2>/dev/null; then
+    kill -KILL "$p" 2>/dev/null
+    for ((i = 0; i < 100; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.05; done
+  fi
+  if kill -0 "$p" 2>/dev/null; then
+    # Stuck in the kernel: waiting for it would hang the whole run.
+    echo "run_e2e: pid $p survives SIGKILL: $(ps -o stat=,wchan:32=,args= -p "$p" 2>/dev/null)" >&2
+    return 1
+  fi
   wait "$p" 2>/dev/null
   return 0
 }
 
+# A run that stops making progress fails with what every process it
+# started is doing, instead of being killed silently by a test timeout.
+WATCHDOG_SECONDS=${RG_E2E_WATCHDOG:-$((MAX_SECONDS + 100))}
+on_watchdog() {
+  echo "run_e2e: no end after ${WATCHDOG_SECONDS}s (current: ${CURRENT:-setup}); processes:" >&2
+  local p
+  for p in "${PIDS[@]}"; do
+    kill -0 "$p" 2>/dev/null && echo "    $(ps -o pid=,stat=,etime=,wchan:32=,args= -p "$p" 2>/dev/null)" >&2
+  done
+  KEEP=1
+  exit 1
+}
+trap on_watchdog USR1
+( sleep "$WATCHDOG_SECONDS" && kill -USR1 $$ 2>/dev/null ) &
+WATCHDOG_PID=$!
+
 cleanup() {
   local p
-  trap - EXIT INT TERM
+  trap - EXIT INT TERM USR1
+  kill "$WATCHDOG_PID" 2>/dev/null
   for p in "${PIDS[@]}"; do kill_pid "$p"; done
   rm_dpdk_runtime
   rg_topo_down
@@ -427,6 +452,7 @@ run_suite() {
   local suite=$1 sidx=$2 cap="" cap_pid="" dir=$WORK/suite-$1 ok=1
   mkdir -p "$dir"
   log "suite $suite: topology"
+  CURRENT="suite $suite: setup"
   if ! { rg_topo_up && case $suite in
            bridge) rg_bridge_up && rg_mirror_up ;;
            mirror|stream) rg_bridge_up && rg_mirror_up ;;
@@ -475,10 +501,12 @@ run_suite() {
       continue
     fi
     log "case $id (client port $port)"
+    CURRENT="case $id"
     run_conn_case "$id" "$suite" "${C_KIND[$id]}" "$port"
   done
 
   # Stop the forwarder side and check what it reported.
+  CURRENT="suite $suite: stopping"
   local events="" policy=any stats_ok=1
   if [[ $suite == stream ]]; then
     if stop_stream; then
