@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from rgtest import Tests, read_pcap
+from rgtest import Tests, read_pcap, stop
 
 rstguard, src, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
@@ -140,6 +140,40 @@ def impossible_setups_exit_2():
     rc, out, err = live("bad3", ["-l", "0-1", f"--vdev=net_pcap0,rx_pcap={demo},tx_pcap={path('b.pcap')}"],
                         ["--mode", "mirror", "--ports", "0,7"], settle=0.5)
     assert rc == 2 and "port 7" in err, (rc, err)
+
+
+@test
+def a_second_process_with_the_same_prefix_leaves_the_directory():
+    # A runs; B shares its --file-prefix without shared config (--no-shconf)
+    # and exits: A's runtime directory (its telemetry socket) must stay.
+    prefix = f"rgtest-share-{os.getpid()}"
+    runtime = f"/var/run/dpdk/{prefix}"
+    base = [rstguard, "--no-huge", "--no-pci", "-m", "256", f"--file-prefix={prefix}",
+            "--log-level=lib.eal:error", "-l", "0-1", "--vdev=net_null0"]
+    a = subprocess.Popen(base + ["--", "--mode", "mirror", "-q", "-e", path("share-a.json")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.time() + 20
+        while not os.path.exists(f"{runtime}/config") and time.time() < deadline and a.poll() is None:
+            time.sleep(0.1)
+        assert os.path.exists(f"{runtime}/config"), "A did not start"
+        time.sleep(1)
+        b = subprocess.Popen(base[:1] + ["--no-shconf"] + base[1:] +
+                             ["--", "--mode", "mirror", "-q", "-e", path("share-b.json")],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2)
+        _, b_err = stop(b)
+        assert b.returncode == 0, (b.returncode, b_err[-300:])
+        assert os.path.exists(f"{runtime}/config"), "B removed A's runtime directory"
+    finally:
+        a.send_signal(signal.SIGINT)
+        try:
+            a.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            a.kill()
+            a.communicate()
+    assert a.returncode == 0, a.returncode
+    assert not os.path.exists(runtime), "A, the primary, left its directory behind"
 
 
 tests.finish()
