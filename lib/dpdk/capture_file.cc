@@ -294,12 +294,14 @@ bool CaptureReader::want(size_t n) {
   if (offset_ + n > kMaxStreamBufferLen) return false;  // never buffered whole
   if (offset_ + n > buffer_len_) resize_buffer(std::min(kMaxStreamBufferLen,
                                                         std::bit_ceil(offset_ + n)));
-  while (size_ - offset_ < n && !eof_ && !gave_up_) {
-    if (!wait_readable(-1)) {
-      gave_up_ = interrupted_ != nullptr && interrupted_();
-      continue;  // or a signal the caller lets pass
+  // interrupted_ is asked before every wait, and a wait lasts at most
+  // 100 ms: a signal that comes just before poll() is not missed for long.
+  while (size_ - offset_ < n && !eof_) {
+    if (interrupted_ != nullptr && interrupted_()) {
+      gave_up_ = true;
+      break;
     }
-    read_available();
+    if (wait_readable(100)) read_available();
   }
   return size_ - offset_ >= n;
 }
@@ -308,7 +310,12 @@ bool CaptureReader::wait_readable(int wait_ms) {
   pollfd pfd{fd_, POLLIN, 0};
   // POLLHUP (the writer is gone) and POLLERR count as readable: read()
   // then says end of input or the error.
-  return poll(&pfd, 1, wait_ms) > 0;
+  const int ready = poll(&pfd, 1, wait_ms);
+  if (ready < 0 && errno != EINTR) {  // cannot wait: end like a failed read
+    read_error_ = std::string("poll: ") + std::strerror(errno);
+    eof_ = true;
+  }
+  return ready > 0;
 }
 
 void CaptureReader::read_available() {
@@ -669,12 +676,13 @@ static_assert(kWriteBufferLen >= kPcapRecordHeaderLen + kMaxCaptureSnaplen);
 
 std::string rotated_name(const std::string& path, uint32_t index) {
   if (index == 0) return path;
-  // "dir/x.pcap" -> "dir/x.1.pcap"; "x" and ".hidden" -> "x.1", ".hidden.1".
+  // "dir/x.pcap" -> "dir/x.1.pcap"; "x", ".hidden", "x." -> "x.1",
+  // ".hidden.1", "x..1" (spdlog's rule for the events file).
   const size_t slash = path.rfind('/');
   const size_t dot = path.rfind('.');
   const size_t base = slash == std::string::npos ? 0 : slash + 1;
   const std::string n = "." + std::to_string(index);
-  if (dot == std::string::npos || dot <= base) return path + n;
+  if (dot == std::string::npos || dot <= base || dot + 1 == path.size()) return path + n;
   return path.substr(0, dot) + n + path.substr(dot);
 }
 
@@ -718,6 +726,9 @@ bool CaptureWriter::start_file() {
     io_failed_ = true;
     return fail(std::strerror(errno));
   }
+  // A FIFO, a device or /dev/stdout is written on, never renamed.
+  struct stat st;
+  if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) rotation_.max_bytes = 0;
   const PcapGlobalHeader header = {kPcapMagicNsec,     2,        4, 0, 0,
                                    kMaxCaptureSnaplen, link_type_};
   std::memcpy(buffer_.get() + buffered_, &header, sizeof header);

@@ -57,8 +57,9 @@ class CaptureReader {
   // nullptr and *error set (a message naming `path`) when the file cannot be
   // opened or mapped, is empty, or does not start with a complete pcap global
   // header or pcapng Section Header Block. A stream's header is waited for.
-  // `interrupted`, if given, is asked when a signal arrives while open()
-  // waits for a stream's header: true gives up (open fails, "interrupted").
+  // `interrupted`, if given, is asked while open() waits for a FIFO's writer
+  // or a stream's header (on every signal, and every 100 ms): true gives up
+  // (open fails, "interrupted ...").
   static std::unique_ptr<CaptureReader> open(const std::string& path,
                                              std::string* error,
                                              bool (*interrupted)() = nullptr);
@@ -112,9 +113,10 @@ class CaptureReader {
   bool more_may_come() const { return fd_ >= 0 && !eof_; }
   size_t pos() const { return static_cast<size_t>(base_ + offset_); }
   // Streams: reads until at least `n` bytes are buffered past offset_ (the
-  // buffer grows for them, up to its limit) or the input ends; never moves
-  // buffered bytes past offset_. A signal ends the wait when interrupted_
-  // says so. Mapped: nothing to read. True when `n` are there.
+  // buffer grows for them, up to its limit), the input ends, or
+  // interrupted_ (asked at least every 100 ms) says to give up; never moves
+  // buffered bytes past offset_. Mapped: nothing to read. True when `n`
+  // are there.
   bool want(size_t n);
   // Streams: true when a read will not block, within wait_ms (-1: ever).
   bool wait_readable(int wait_ms);

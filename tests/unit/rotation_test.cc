@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "dpdk/capture_file.h"
@@ -52,6 +53,7 @@ TEST(RotatedName, InsertsTheIndexBeforeTheExtension) {
   EXPECT_EQ(rotated_name("events", 1), "events.1");
   EXPECT_EQ(rotated_name("/a.b/events", 1), "/a.b/events.1");
   EXPECT_EQ(rotated_name("/x/.hidden", 3), "/x/.hidden.3");
+  EXPECT_EQ(rotated_name("x.", 1), "x..1");
 }
 
 TEST_F(RotationTest, CaptureWriterStartsANewFileAtTheLimitAndKeepsTheNewest) {
@@ -120,6 +122,30 @@ TEST_F(RotationTest, ARecordLargerThanTheLimitStillGetsAFile) {
   for (const std::string& f : {file, path("big.1.pcap"), path("big.2.pcap")}) {
     EXPECT_EQ(firsts(f).size(), 1u) << f;
   }
+}
+
+TEST_F(RotationTest, AFifoIsWrittenOnNeverRenamed) {
+  const std::string fifo = path("flagged.pcap");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  size_t drained = 0;
+  std::thread reader([&] {
+    std::ifstream in(fifo, std::ios::binary);
+    char buf[4096];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) drained += static_cast<size_t>(in.gcount());
+  });
+  {
+    std::string error;
+    auto w = CaptureWriter::open(fifo, 1, &error, Rotation{1024, 2});
+    ASSERT_NE(w, nullptr) << error;
+    std::vector<uint8_t> frame(84, 3);
+    for (int i = 0; i < 40; ++i) ASSERT_TRUE(w->write(frame.data(), 84, 84, i));
+    ASSERT_TRUE(w->flush());
+    EXPECT_EQ(w->rotations(), 0u);
+  }
+  reader.join();
+  EXPECT_EQ(drained, 24u + 40u * 100u);  // one stream, one header
+  EXPECT_TRUE(fs::is_fifo(fifo));
+  EXPECT_FALSE(fs::exists(path("flagged.1.pcap")));
 }
 
 TEST_F(RotationTest, EventSinkRotatesAndEveryLineSurvivesWhole) {
