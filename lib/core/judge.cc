@@ -120,10 +120,16 @@ Cause classify(const PacketView& rst, const RstContext& ctx, const Verdict& v,
   }
   // The handshake completed and nobody sent data: a client that only
   // wanted to know the port is open, or a server whose accept queue was
-  // full (Linux with tcp_abort_on_overflow resets the completing ACK).
+  // full. Linux with tcp_abort_on_overflow answers the completing ACK at
+  // once, from no socket: RST without ACK. A server's RST+ACK, or one after
+  // a pause, is an application's abortive close (say, of a preconnect).
   if (origin_known && f.phase == Phase::kEstablished && !f.has(FlowEntry::kMidstream) &&
       !s.has(DirState::kDataSent) && !r.has(DirState::kDataSent)) {
-    return from_client ? Cause::connect_scan : Cause::listen_overflow;
+    if (from_client) return Cause::connect_scan;
+    if (!rst.has(kAck) && silence >= 0 &&
+        static_cast<uint64_t>(silence) * kNsPerMs <= params.quick_close_ns) {
+      return Cause::listen_overflow;
+    }
   }
   if (s.has(DirState::kFinSeen)) {
     // The sender had closed; data from the peer since then is answered

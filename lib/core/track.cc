@@ -17,6 +17,7 @@ constexpr uint8_t kMaxWindowShift = 14;  // RFC 7323 2.3
 // An IP ID step this small (mod 2^16) counts as "incrementing".
 constexpr uint16_t kIpIdStep = 2048;
 constexpr int kChecksumSamples = 4;  // first packets per side verified
+constexpr int32_t kMinSynRtoMs = 200;
 
 uint8_t sat_inc(uint8_t v) { return v == 255 ? v : static_cast<uint8_t>(v + 1); }
 
@@ -162,8 +163,11 @@ TrackNote track_segment(FlowEntry& f, int side, const PacketView& p, uint32_t no
     const bool old_done = f.phase == Phase::kTimeWait || f.phase == Phase::kClosed ||
                           f.phase == Phase::kClosing;
     if (s.has(DirState::kSynSeen) && p.seq == s.isn && f.phase <= Phase::kSynReceived) {
-      note.retransmit = true;  // SYN retransmission
-      s.retransmits = sat_inc(s.retransmits);
+      note.retransmit = true;  // SYN retransmission, or a copy of it
+      // Only a resend after a retransmission timeout counts (the SYN RTO
+      // is 1 s on Linux, Windows and macOS; no stack goes under 200 ms): a
+      // SPAN port that sees the SYN twice makes copies microseconds apart.
+      if (idle >= kMinSynRtoMs) s.retransmits = sat_inc(s.retransmits);
       observe_sender(f, side, p);
       return note;
     }

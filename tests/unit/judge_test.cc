@@ -1109,6 +1109,8 @@ std::vector<Case> cases() {
              f.last_payload_side = 0xff;
            },
        .cause = C::connect_scan},
+      // Linux's accept-queue overflow reset: from no socket (no ACK, no
+      // timestamps), right after the handshake's ACK.
       {.name = "listen_overflow",
        .flow =
            [](FlowEntry& f) {
@@ -1116,7 +1118,30 @@ std::vector<Case> cases() {
              f.dir[kServerSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
              f.last_payload_side = 0xff;
            },
+       .rst = bare,
+       .evidence = {E::ts_missing, E::rst_without_ack},
        .cause = C::listen_overflow},
+      // A server application's abortive close of an idle connection (a
+      // browser's preconnect): RST+ACK, or a bare reset after a pause.
+      {.name = "server_abort_before_data_with_ack",
+       .flow =
+           [](FlowEntry& f) {
+             f.dir[kClientSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
+             f.dir[kServerSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
+             f.last_payload_side = 0xff;
+           },
+       .cause = C::abortive_close},
+      {.name = "server_abort_before_data_after_a_pause",
+       .flow =
+           [](FlowEntry& f) {
+             f.dir[kClientSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
+             f.dir[kServerSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
+             f.last_payload_side = 0xff;
+             f.last_seen_ms = kNow - 60'000;
+           },
+       .rst = bare,
+       .evidence = {E::ts_missing, E::rst_without_ack},
+       .cause = C::abortive_close},
       {.name = "connect_scan_needs_the_handshake",
        .sender = kClientSide,
        .flow =

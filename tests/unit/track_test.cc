@@ -465,6 +465,22 @@ TEST(TrackRetransmit, SynAndSynAckRetransmissions) {
   EXPECT_EQ(t.f.phase, Phase::kEstablished);
 }
 
+// A SPAN port that sees the SYN on two mirrored links: copies microseconds
+// apart are not a retransmission (connect_timeout rests on one).
+TEST(TrackRetransmit, ASynCopyWithoutATimeoutDoesNotCount) {
+  Tracked t;
+  const SegmentSpec syn = t.make(kClient, kSyn);
+  t.send(kClient, kSyn);
+  EXPECT_TRUE(t.feed(syn).retransmit);  // a copy, 0 ms later
+  EXPECT_EQ(t.dir(kClient).retransmits, 0);
+  t.now_ms += 199;
+  t.feed(syn);
+  EXPECT_EQ(t.dir(kClient).retransmits, 0);
+  t.now_ms += 200;
+  t.feed(syn);
+  EXPECT_EQ(t.dir(kClient).retransmits, 1);  // after a retransmission timeout
+}
+
 TEST(TrackKeepalive, ProbesCountUntilThePeerAnswers) {
   Tracked t;
   t.establish();
