@@ -152,6 +152,13 @@ PacketView true_rst(int side) {
 }
 
 // What injectors leave out or get wrong.
+// The handshake completed and neither side has sent data.
+void no_data(FlowEntry& f) {
+  f.dir[kClientSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
+  f.dir[kServerSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
+  f.last_payload_side = 0xff;
+}
+
 void bare(PacketView& p) {  // RST without ACK or timestamps (a closed socket, XNU)
   p.tcp_flags = kRst;
   p.opt = TcpOptions{};
@@ -1102,41 +1109,24 @@ std::vector<Case> cases() {
       // ---- Causes ----
       {.name = "connect_scan",
        .sender = kClientSide,
-       .flow =
-           [](FlowEntry& f) {
-             f.dir[kClientSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
-             f.dir[kServerSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
-             f.last_payload_side = 0xff;
-           },
+       .flow = no_data,
        .cause = C::connect_scan},
       // Linux's accept-queue overflow reset: from no socket (no ACK, no
       // timestamps), right after the handshake's ACK.
       {.name = "listen_overflow",
-       .flow =
-           [](FlowEntry& f) {
-             f.dir[kClientSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
-             f.dir[kServerSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
-             f.last_payload_side = 0xff;
-           },
+       .flow = no_data,
        .rst = bare,
        .evidence = {E::ts_missing, E::rst_without_ack},
        .cause = C::listen_overflow},
       // A server application's abortive close of an idle connection (a
       // browser's preconnect): RST+ACK, or a bare reset after a pause.
       {.name = "server_abort_before_data_with_ack",
-       .flow =
-           [](FlowEntry& f) {
-             f.dir[kClientSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
-             f.dir[kServerSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
-             f.last_payload_side = 0xff;
-           },
+       .flow = no_data,
        .cause = C::abortive_close},
       {.name = "server_abort_before_data_after_a_pause",
        .flow =
            [](FlowEntry& f) {
-             f.dir[kClientSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
-             f.dir[kServerSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
-             f.last_payload_side = 0xff;
+             no_data(f);
              f.last_seen_ms = kNow - 60'000;
            },
        .rst = bare,
@@ -1147,9 +1137,7 @@ std::vector<Case> cases() {
        .flow =
            [](FlowEntry& f) {
              f.flags = FlowEntry::kMidstream | FlowEntry::kTsNegotiated;
-             f.dir[kClientSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
-             f.dir[kServerSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
-             f.last_payload_side = 0xff;
+             no_data(f);
            },
        .cause = C::abortive_close},
       {.name = "retransmit_exhausted",
