@@ -359,6 +359,8 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
           if (flagged_writer && !flagged_writer->write(fp.data, fp.caplen, fp.wire_len, fp.ts_ns)) {
             spdlog::error("{}", flagged_writer->error());
             flagged_writer.reset();
+          } else if (flagged_writer) {
+            if (const std::string w = flagged_writer->take_warning(); !w.empty()) spdlog::warn("{}", w);
           }
         }
       }

@@ -117,6 +117,8 @@ int run_offline(const Options& options, const config::Config& cfg) {
         if (!flagged->write(r.data, r.caplen, r.wire_len, r.ts_ns)) {
           spdlog::error("{}", flagged->error());
           flagged.reset();
+        } else if (const std::string w = flagged->take_warning(); !w.empty()) {
+          spdlog::warn("{}", w);
         }
       }
       sink->write(e);

@@ -739,14 +739,16 @@ bool CaptureWriter::start_file() {
 
 bool CaptureWriter::rotate() {
   if (!flush()) return false;
-  ::close(fd_);
-  fd_ = -1;
+  // The open file is renamed under the descriptor: if a rename fails, the
+  // capture goes on where it is, unrotated, rather than losing packets.
   std::string error;
   if (!shift_rotated(path_, rotation_.files, &error)) {
-    io_failed_ = true;
-    error_ = error;
-    return false;
+    rotation_.max_bytes = 0;
+    warning_ = error + ": not rotating " + path_ + " any more";
+    return true;
   }
+  ::close(fd_);
+  fd_ = -1;
   ++rotations_;
   return start_file();
 }

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace rstguard {
@@ -201,6 +202,9 @@ class CaptureWriter {
   // Records accepted by write(), flushed or not.
   uint64_t records_written() const { return records_written_; }
   uint64_t rotations() const { return rotations_; }
+  // Set when a rotation failed (a rename): writing went on in the current
+  // file, which is not rotated again. Returns it once, then "".
+  std::string take_warning() { return std::exchange(warning_, std::string()); }
 
  private:
   CaptureWriter() = default;
@@ -218,6 +222,7 @@ class CaptureWriter {
   Rotation rotation_;
   uint64_t file_bytes_ = 0;  // of the current file, buffered included
   uint64_t rotations_ = 0;
+  std::string warning_;
   bool io_failed_ = false;  // sticky
   std::string error_;
 };

@@ -124,6 +124,30 @@ TEST_F(RotationTest, ARecordLargerThanTheLimitStillGetsAFile) {
   }
 }
 
+TEST_F(RotationTest, AFailedRotationKeepsWritingWhereItIs) {
+  const std::string file = path("stuck.pcap");
+  fs::create_directory(path("stuck.1.pcap"));  // the rename onto it fails
+  fs::create_directory(path("stuck.1.pcap/x"));
+  std::string error;
+  auto w = CaptureWriter::open(file, 1, &error, Rotation{1024, 1});
+  ASSERT_NE(w, nullptr) << error;
+  std::vector<uint8_t> frame(84);
+  std::string warning;
+  for (int i = 0; i < 25; ++i) {
+    frame[0] = static_cast<uint8_t>(i);
+    ASSERT_TRUE(w->write(frame.data(), 84, 84, i)) << w->error();
+    const std::string now = w->take_warning();
+    if (!now.empty()) {
+      EXPECT_TRUE(warning.empty()) << "warned twice";
+      warning = now;
+    }
+  }
+  ASSERT_TRUE(w->flush());
+  EXPECT_NE(warning.find("not rotating " + file + " any more"), std::string::npos) << warning;
+  EXPECT_EQ(w->rotations(), 0u);
+  EXPECT_EQ(firsts(file).size(), 25u);  // nothing lost
+}
+
 TEST_F(RotationTest, AFifoIsWrittenOnNeverRenamed) {
   const std::string fifo = path("flagged.pcap");
   ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
