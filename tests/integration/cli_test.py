@@ -14,7 +14,7 @@ import subprocess
 import sys
 import time
 
-from rgtest import Tests, read_pcap, wait_for
+from rgtest import Tests, catches, read_pcap, wait_for
 
 rstguard, gen, src, work = sys.argv[1:5]
 os.makedirs(work, exist_ok=True)
@@ -371,7 +371,11 @@ def signals_while_a_stream_has_not_started():
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         w = os.open(fifo, os.O_WRONLY) if with_writer else None
         try:
-            time.sleep(0.3)
+            # Signal only once rstguard catches SIGUSR1 and SIGHUP (a slow
+            # start, under a sanitizer, must not look like a kill).
+            assert wait_for(lambda: catches(p.pid, signal.SIGUSR1, signal.SIGHUP, signal.SIGINT), 10), \
+                "rstguard installed no signal handlers"
+            time.sleep(0.2)
             for sig in (signal.SIGUSR1, signal.SIGHUP):
                 p.send_signal(sig)
                 time.sleep(0.3)

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from rgtest import Tests, read_pcap, stop
+from rgtest import Tests, catches, read_pcap, stop, wait_for
 
 rstguard, src, work = sys.argv[1:4]
 os.makedirs(work, exist_ok=True)
@@ -161,7 +161,8 @@ def a_second_process_with_the_same_prefix_leaves_the_directory():
         b = subprocess.Popen(base[:1] + ["--no-shconf"] + base[1:] +
                              ["--", "--mode", "mirror", "-q", "-e", path("share-b.json")],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        time.sleep(2)
+        assert wait_for(lambda: catches(b.pid, signal.SIGINT), 20), "B did not start"
+        time.sleep(0.5)
         _, b_err = stop(b)
         assert b.returncode == 0, (b.returncode, b_err[-300:])
         assert os.path.exists(f"{runtime}/config"), "B removed A's runtime directory"

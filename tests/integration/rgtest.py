@@ -82,6 +82,13 @@ def telemetry(prefix, command):
     return reply[command]
 
 
+def catches(pid, *signals):
+    """Whether process `pid` has a handler for every one of `signals`."""
+    with open(f"/proc/{pid}/status") as f:
+        mask = int(next(line for line in f if line.startswith("SigCgt:")).split()[1], 16)
+    return all(mask & (1 << (sig - 1)) for sig in signals)
+
+
 def wait_for(pred, seconds):
     """Polls pred() until it is true (True) or time runs out (False)."""
     end = time.time() + seconds
