@@ -16,6 +16,8 @@
 
 #include "core/counters.h"
 #include "core/flow.h"
+#include "core/headers.h"
+#include "core/packet_builder.h"
 
 namespace rstguard::bench_common {
 
@@ -149,6 +151,49 @@ inline double table_bytes_for(double capacity) {
     return std::ceil(raw / align) * align;
   };
   return rounded(slots * sizeof(FlowEntry)) + rounded(slots * 2);
+}
+
+// A prototype frame from packet_builder, 10.0.0.1:40000 > 172.16.0.1:443,
+// whose variable fields each benchmark patches per segment: the offsets
+// come from parsing the prototype's options. syn_options: MSS, SACK
+// permitted and window scale 7, as a SYN carries them.
+struct HeaderTemplate {
+  std::vector<uint8_t> bytes;   // Ethernet + IPv4 + TCP header with options
+  uint32_t tcp_header_len = 0;  // 20 + options
+  uint32_t ts_offset = 0;       // frame offset of TSval (0: no timestamps)
+};
+
+inline HeaderTemplate make_header_template(uint8_t flags, bool syn_options, bool timestamps) {
+  SegmentSpec spec;
+  spec.src = ip("10.0.0.1");
+  spec.dst = ip("172.16.0.1");
+  spec.src_port = 40000;
+  spec.dst_port = 443;
+  spec.flags = flags;
+  spec.opt.has_timestamp = timestamps;
+  spec.opt.tsval = 1;
+  if (syn_options) {
+    spec.opt.has_mss = true;
+    spec.opt.mss = 1460;
+    spec.opt.sack_permitted = true;
+    spec.opt.has_wscale = true;
+    spec.opt.wscale = 7;
+  }
+  HeaderTemplate t;
+  build_frame_into(spec, t.bytes);
+  const size_t tcp = sizeof(wire::EthHdr) + sizeof(wire::Ipv4Hdr);
+  t.tcp_header_len = (t.bytes[tcp + 12] >> 4) * 4u;
+  for (size_t i = tcp + sizeof(wire::TcpHdr); i < tcp + t.tcp_header_len;) {
+    const uint8_t kind = t.bytes[i];
+    if (kind == wire::tcpopt::kEol) break;
+    if (kind == wire::tcpopt::kNop) {
+      ++i;
+      continue;
+    }
+    if (kind == wire::tcpopt::kTimestamp) t.ts_offset = static_cast<uint32_t>(i + 2);
+    i += t.bytes[i + 1];
+  }
+  return t;
 }
 
 }  // namespace rstguard::bench_common

@@ -220,39 +220,15 @@ constexpr size_t kEthHdr = sizeof(wire::EthHdr);
 constexpr size_t kIpHdr = sizeof(wire::Ipv4Hdr);
 
 FrameTemplate make_template(uint8_t flags, bool syn_options, bool timestamps) {
-  SegmentSpec spec;
-  spec.src = ip("10.0.0.1");
-  spec.dst = ip("172.16.0.1");
-  spec.src_port = 40000;
-  spec.dst_port = 443;
-  spec.flags = flags;
-  spec.opt.has_timestamp = timestamps;
-  spec.opt.tsval = 1;
-  if (syn_options) {
-    spec.opt.has_mss = true;
-    spec.opt.mss = 1460;
-    spec.opt.sack_permitted = true;
-    spec.opt.has_wscale = true;
-    spec.opt.wscale = 7;
-  }
-  std::vector<uint8_t> frame;
-  build_frame_into(spec, frame);
+  const bench_common::HeaderTemplate h =
+      bench_common::make_header_template(flags, syn_options, timestamps);
   FrameTemplate t;
   const size_t tcp = kEthHdr + kIpHdr;
-  t.tcp_header_len = (frame[tcp + 12] >> 4) * 4u;
+  t.tcp_header_len = h.tcp_header_len;
+  t.ts_offset = h.ts_offset;
   t.header_len = static_cast<uint32_t>(tcp + t.tcp_header_len);
-  if (t.header_len > kHeaderRoom || frame.size() < t.header_len) std::abort();
-  std::memcpy(t.bytes, frame.data(), t.header_len);
-  for (size_t i = tcp + sizeof(wire::TcpHdr); i < t.header_len;) {
-    const uint8_t kind = frame[i];
-    if (kind == wire::tcpopt::kEol) break;
-    if (kind == wire::tcpopt::kNop) {
-      ++i;
-      continue;
-    }
-    if (kind == wire::tcpopt::kTimestamp) t.ts_offset = static_cast<uint32_t>(i + 2);
-    i += frame[i + 1];
-  }
+  if (t.header_len > kHeaderRoom || h.bytes.size() < t.header_len) std::abort();
+  std::memcpy(t.bytes, h.bytes.data(), t.header_len);
   // The constant words: the template with every variable field zeroed.
   uint8_t z[kHeaderRoom];
   std::memcpy(z, t.bytes, kHeaderRoom);

@@ -159,46 +159,10 @@ uint64_t mix64(uint64_t x) {
 
 enum Template : uint8_t { kTplSyn, kTplSynAck, kTplTimestamps, kTplBare, kTplCount };
 
-// A prototype frame from packet_builder; per segment only its variable
-// fields are patched (offsets found by parsing the prototype's options).
-struct FrameTemplate {
-  std::vector<uint8_t> bytes;   // Ethernet + IPv4 + TCP header with options
-  uint32_t tcp_header_len = 0;  // 20 + options
-  uint32_t ts_offset = 0;       // frame offset of TSval (0: no timestamps)
-};
-
-FrameTemplate make_template(uint8_t flags, bool syn_options, bool timestamps) {
-  SegmentSpec spec;
-  spec.src = ip("10.0.0.1");
-  spec.dst = ip("172.16.0.1");
-  spec.src_port = 40000;
-  spec.dst_port = 443;
-  spec.flags = flags;
-  spec.opt.has_timestamp = timestamps;
-  spec.opt.tsval = 1;
-  if (syn_options) {
-    spec.opt.has_mss = true;
-    spec.opt.mss = 1460;
-    spec.opt.sack_permitted = true;
-    spec.opt.has_wscale = true;
-    spec.opt.wscale = 7;
-  }
-  FrameTemplate t;
-  build_frame_into(spec, t.bytes);
-  const size_t tcp = kEthHdr + kIpHdr;
-  t.tcp_header_len = (t.bytes[tcp + 12] >> 4) * 4u;
-  for (size_t i = tcp + sizeof(wire::TcpHdr); i < tcp + t.tcp_header_len;) {
-    const uint8_t kind = t.bytes[i];
-    if (kind == wire::tcpopt::kEol) break;
-    if (kind == wire::tcpopt::kNop) {
-      ++i;
-      continue;
-    }
-    if (kind == wire::tcpopt::kTimestamp) t.ts_offset = static_cast<uint32_t>(i + 2);
-    i += t.bytes[i + 1];
-  }
-  return t;
-}
+// A prototype frame per template; per segment only its variable fields
+// are patched.
+using FrameTemplate = bench_common::HeaderTemplate;
+constexpr auto make_template = bench_common::make_header_template;
 
 // ---------------------------------------------------------- traffic model ---
 
