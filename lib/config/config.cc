@@ -177,6 +177,19 @@ FieldReader integer_into(T& field, int64_t lo, std::optional<int64_t> hi = std::
 FieldReader duration_into(uint64_t& field) {
   return [&field](const Entry& e) { field = read_duration(e); };
 }
+// A string that must be one of `choices`; errors list them '|'-joined.
+FieldReader one_of_into(std::string& field, std::vector<std::string> choices) {
+  std::string names;
+  for (const std::string& c : choices) names += (names.empty() ? "" : "|") + c;
+  return [&field, choices = std::move(choices), names](const Entry& e) {
+    field = read_choice<std::string>(e, names, [&choices](std::string_view v) -> std::optional<std::string> {
+      for (const std::string& c : choices) {
+        if (v == c) return c;
+      }
+      return std::nullopt;
+    });
+  };
+}
 FieldReader bool_into(bool& field) {
   return [&field](const Entry& e) { field = read_bool(e); };
 }
@@ -280,13 +293,6 @@ std::optional<EventVerbosity> verbosity_from_name(std::string_view name) {
 }
 
 // spdlog's level names.
-std::optional<std::string> log_level_from_name(std::string_view name) {
-  for (const char* level : {"trace", "debug", "info", "warn", "error", "critical", "off"}) {
-    if (name == level) return std::string(name);
-  }
-  return std::nullopt;
-}
-
 void read_output(const Entry& section, OutputConfig& output) {
   read_section(
       section,
@@ -315,11 +321,8 @@ void read_output(const Entry& section, OutputConfig& output) {
              output.rotate_bytes = uint64_t{mib} << 20;
            }},
           {"rotate_files", integer_into(output.rotate_files, 1, 1000)},
-          {"log_level",
-           [&output](const Entry& e) {
-             output.log_level = read_choice<std::string>(
-                 e, "trace|debug|info|warn|error|critical|off", log_level_from_name);
-           }},
+          {"log_level", one_of_into(output.log_level,
+                                    {"trace", "debug", "info", "warn", "error", "critical", "off"})},
       });
 }
 
@@ -334,14 +337,7 @@ void read_live(const Entry& section, LiveConfig& live) {
   read_section(
       section,
       {
-          {"mode",
-           [&live](const Entry& e) {
-             live.mode = read_choice<std::string>(
-                 e, "inline|mirror", [](std::string_view v) -> std::optional<std::string> {
-                   if (v == "inline" || v == "mirror") return std::string(v);
-                   return std::nullopt;
-                 });
-           }},
+          {"mode", one_of_into(live.mode, {"inline", "mirror"})},
           {"ports",
            [&live](const Entry& e) {
              if (!e.value.IsSequence()) {
@@ -373,14 +369,7 @@ void read_live(const Entry& section, LiveConfig& live) {
            }},
           {"alert_only", bool_into(live.alert_only)},
           {"drop_held_on_exit", bool_into(live.drop_held_on_exit)},
-          {"rehash",
-           [&live](const Entry& e) {
-             live.rehash = read_choice<std::string>(
-                 e, "auto|software", [](std::string_view v) -> std::optional<std::string> {
-                   if (v == "auto" || v == "software") return std::string(v);
-                   return std::nullopt;
-                 });
-           }},
+          {"rehash", one_of_into(live.rehash, {"auto", "software"})},
       });
 }
 
