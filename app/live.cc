@@ -24,6 +24,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "app/flagged.h"
 #include "app/reload.h"
 #include "app/signals.h"
 #include "dpdk/capture_file.h"
@@ -356,12 +357,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
             break;
           }
           if (rte_ring_dequeue_elem(r, &fp, sizeof(fp)) != 0) break;
-          if (flagged_writer && !flagged_writer->write(fp.data, fp.caplen, fp.wire_len, fp.ts_ns)) {
-            spdlog::error("{}", flagged_writer->error());
-            flagged_writer.reset();
-          } else if (flagged_writer) {
-            if (const std::string w = flagged_writer->take_warning(); !w.empty()) spdlog::warn("{}", w);
-          }
+          write_flagged(flagged_writer, fp.data, fp.caplen, fp.wire_len, fp.ts_ns);
         }
       }
       for (rte_ring* r : event_rings) {

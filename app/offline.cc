@@ -10,6 +10,7 @@
 #include <memory>
 #include <vector>
 
+#include "app/flagged.h"
 #include "app/reload.h"
 #include "app/signals.h"
 #include "core/worker.h"
@@ -114,12 +115,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
       if (flagged && e.type == EventType::kRst && e.label != Label::legit &&
           e.packet_number >= burst_first && e.packet_number < burst_first + burst_size) {
         const CaptureRecord& r = records[e.packet_number - burst_first];
-        if (!flagged->write(r.data, r.caplen, r.wire_len, r.ts_ns)) {
-          spdlog::error("{}", flagged->error());
-          flagged.reset();
-        } else if (const std::string w = flagged->take_warning(); !w.empty()) {
-          spdlog::warn("{}", w);
-        }
+        write_flagged(flagged, r.data, r.caplen, r.wire_len, r.ts_ns);
       }
       sink->write(e);
       if (print) std::fputs((output::format_event_text(e) + "\n").c_str(), stdout);
