@@ -123,6 +123,19 @@ int run_offline(const Options& options, const config::Config& cfg) {
     worker->clear_events();
   };
 
+  // Events, -w and --flagged to disk; a file that fails is reported once.
+  const auto flush_outputs = [&]() {
+    sink->flush();
+    if (writer && !write_failed && !writer->flush()) {
+      spdlog::error("{}", writer->error());
+      write_failed = true;
+    }
+    if (flagged && !flagged->flush()) {
+      spdlog::error("{}", flagged->error());
+      flagged.reset();
+    }
+  };
+
   const auto run_info = [&](bool running) {
     output::RunInfo info;
     info.input = options.read_path;
@@ -184,16 +197,8 @@ int run_offline(const Options& options, const config::Config& cfg) {
     if (n < burst) {
       // Only a stream returns short bursts without ending: what it has
       // brought so far is judged, so make it visible while it is quiet.
-      sink->flush();
+      flush_outputs();
       if (print) std::fflush(stdout);
-      if (writer && !write_failed && !writer->flush()) {
-        spdlog::error("{}", writer->error());
-        write_failed = true;
-      }
-      if (flagged && !flagged->flush()) {
-        spdlog::error("{}", flagged->error());
-        flagged.reset();
-      }
     }
   }
   // End of input: what is still held goes through as judged.
@@ -204,12 +209,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
   worker->clear_releases();
   drain_events();
   output::RunInfo info = run_info(false);
-  sink->flush();
-  if (flagged && !flagged->flush()) spdlog::error("{}", flagged->error());
-  if (writer && !writer->flush()) {
-    spdlog::error("{}", writer->error());
-    write_failed = true;
-  }
+  flush_outputs();
 
   const auto status = reader->status();
   if (status == CaptureReader::Status::kTruncated || status == CaptureReader::Status::kCorrupt) {
