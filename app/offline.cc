@@ -182,7 +182,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
       apply_releases(next, static_cast<uint16_t>(i));
       if (dispositions[i] == Disposition::kForward) emit_frame(records[i]);
       if (dispositions[i] == Disposition::kHold) {
-        const uint16_t slot = worker->hold_slot(static_cast<uint16_t>(i));
+        const uint32_t slot = worker->hold_slot(static_cast<uint16_t>(i));
         held[slot] = records[i];
         if (!held_bytes.empty()) {
           held_bytes[slot].assign(records[i].data, records[i].data + records[i].caplen);

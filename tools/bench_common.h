@@ -138,7 +138,7 @@ inline uint64_t parse_errors(const Counters& c) {
 }
 
 inline uint64_t evicted(const Counters& c) {
-  return c.flow_evicted_embryonic + c.flow_evicted_closed + c.flow_evicted_established;
+  return c.flow_evicted_embryonic + c.flow_evicted_closed + c.flow_evicted_one_way;
 }
 
 // What FlowTable allocates for a capacity (flow_table.cc: capacity * 3/2 + 1

@@ -12,6 +12,15 @@ namespace rstguard {
 
 enum class EventType : uint8_t { kRst, kRstUpdate };
 
+// What a full bound kept rstguard from doing for this reset (bits of
+// RstEvent::limits). The verdict stands on what it had; a limit never turns
+// forged into legitimate, and never releases a reset already held.
+enum Limit : uint8_t {
+  kLimitHistoryPool = 1 << 0,  // no reset history entry: no race check, no hold
+  kLimitHoldQueue = 1 << 1,    // a hold was wanted, the hold queue was full
+};
+inline constexpr const char* kLimitNames[] = {"reset_history_pool_full", "hold_queue_full"};
+
 struct RstEvent {
   EventType type = EventType::kRst;
   uint64_t timestamp_ns = 0;  // packet time (UTC ns since the epoch)
@@ -44,6 +53,7 @@ struct RstEvent {
   uint32_t expected_seq = 0;
   uint32_t receiver_window = 0;  // scaled, bytes
   Action action = Action::pass;
+  uint8_t limits = 0;  // Limit bits
   // The policy rule that decided the action (truncated name) and the
   // policy generation (reloads count up from 1).
   // The trigger that preceded the reset on its connection (trigger_name[0]

@@ -1,5 +1,6 @@
 // Flow key and per-connection state. One FlowEntry is 128 bytes (two cache
-// lines): the first holds the key and the fields every packet touches.
+// lines): the first holds the key and the fields every packet touches, the
+// second the two directions.
 #pragma once
 
 #include <cstdint>
@@ -156,6 +157,9 @@ struct DirState {
 };
 static_assert(sizeof(DirState) == 28);
 
+// Which side sent the newest payload: 0, 1, or kNoSide.
+inline constexpr uint8_t kNoSide = 3;
+
 struct alignas(64) FlowEntry {
   enum Flag : uint8_t {
     kMidstream = 1 << 0,      // picked up without its handshake
@@ -164,33 +168,41 @@ struct alignas(64) FlowEntry {
     kWsNegotiated = 1 << 3,   // both SYNs carried window scale
     kTsNegotiated = 1 << 4,   // both sides use timestamps
     kGapSeen = 1 << 5,        // a sequence gap: the tap missed packets
-    kRstHistory = 1 << 6,     // the reset history holds this flow
+    kHoldPending = 1 << 6,    // a reset of this flow is held: the flow
+                              // neither expires nor yields to a new one
     kTimeWaitConflict = 1 << 7,  // a SYN re-used the tuple too early
   };
-  // Line 1: looked at by every packet.
+  // Line 1: the key and what every packet reads or writes besides its own
+  // direction's state.
   FlowKey key;               // 40
-  uint8_t syn_flags = 0;     // TCP flags of the originator's SYN (0: none seen)
-  uint8_t spare[3] = {};
+  uint64_t flow_id = 0;      // stable id for events
   uint32_t last_seen_ms = 0; // worker clock, ms (wrap-aware)
-  Phase phase = Phase::kEmpty;
+  Phase phase : 4 = Phase::kEmpty;
+  uint8_t syn_window : 2 = 0;  // bit per side: its last window came in a SYN
+                               // (never scaled, RFC 7323 2.2)
+  uint8_t last_payload_side : 2 = kNoSide;  // which side sent the newest payload
+  uint8_t syn_flags = 0;     // TCP flags of the originator's SYN (0: none seen)
   // Trigger scanning (policy triggers): payload segments scanned per side
   // (low nibble side 0, high nibble side 1), saturating at 15.
   uint8_t scanned_segments = 0;
   uint8_t flags = 0;
-  uint8_t last_payload_side = 0xff;  // which side sent the newest payload
+  // Per-flow pools (Worker): 1-based references, 0: none. What only some
+  // flows need hangs off them, owned by this flow and freed with it.
+  uint32_t history = 0;      // reset history, race window and hold link
+  uint32_t trigger = 0;      // trigger match and handshake reassembly
+  // Line 2: the two directions and the connection's times.
+  DirState dir[2];           // 56
   uint32_t silence_end_ms = 0;  // when a packet ended an idle gap (0: none)
   uint32_t fin_ms = 0;          // when the first FIN was seen (0: none)
-  // Line 2.
-  DirState dir[2];           // 56
-  uint8_t syn_window = 0;    // bit per side: its last window came in a SYN
-                             // (never scaled, RFC 7323 2.2)
-  uint16_t trigger = 0;      // 1 + id of the first trigger pattern seen, 0: none
-  uint64_t flow_id = 0;      // stable id for events
 
   bool has(Flag f) const { return (flags & f) != 0; }
   void set(Flag f) { flags |= f; }
   void clear(Flag f) { flags &= static_cast<uint8_t>(~f); }
   int origin_side() const { return has(kOriginIsB) ? 1 : 0; }
+  // Seen from both ends (what conntrack calls "assured" is close: a reply).
+  bool two_way() const {
+    return dir[0].has(DirState::kSeen) && dir[1].has(DirState::kSeen);
+  }
 };
 static_assert(sizeof(FlowEntry) == 128, "two cache lines per flow");
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <string>
 
 #include "core/seq.h"
 
@@ -26,7 +27,7 @@ void* allocate(size_t raw, size_t& bytes) {
   const size_t align = raw >= kHugePage ? kHugePage : 64;
   bytes = (raw + align - 1) / align * align;
   void* mem = std::aligned_alloc(align, bytes);
-  if (mem == nullptr) throw std::bad_alloc();
+  if (mem == nullptr) throw std::bad_alloc();  // the constructor says what for
   if (align == kHugePage) madvise(mem, bytes, MADV_HUGEPAGE);  // a hint only
   return mem;
 }
@@ -50,10 +51,18 @@ const char* phase_name(Phase p) {
 FlowTable::FlowTable(const FlowTableParams& params, Counters* counters)
     : capacity_(params.capacity), hasher_(params.hash_seed), counters_(counters) {
   slots_ = capacity_ + capacity_ / 2 + 1;
-  table_ = static_cast<FlowEntry*>(allocate(slots_ * sizeof(FlowEntry), bytes_));
-  for (size_t i = 0; i < slots_; ++i) new (&table_[i]) FlowEntry();
   size_t tag_bytes = 0;
-  tags_ = static_cast<uint16_t*>(allocate(slots_ * sizeof(uint16_t), tag_bytes));
+  try {
+    table_ = static_cast<FlowEntry*>(allocate(slots_ * sizeof(FlowEntry), bytes_));
+    tags_ = static_cast<uint16_t*>(allocate(slots_ * sizeof(uint16_t), tag_bytes));
+  } catch (const std::bad_alloc&) {
+    std::free(table_);
+    throw CapacityError("cannot allocate " +
+                        std::to_string((slots_ * (sizeof(FlowEntry) + 2)) >> 20) +
+                        " MiB for a flow table of " + std::to_string(capacity_) +
+                        " flows: lower flow_table.capacity (--flow-capacity)");
+  }
+  for (size_t i = 0; i < slots_; ++i) new (&table_[i]) FlowEntry();
   std::memset(tags_, 0, slots_ * sizeof(uint16_t));
   bytes_ += tag_bytes;
   const auto to_ms = [](uint64_t ns) {
@@ -85,21 +94,27 @@ FlowEntry* FlowTable::find(const FlowKey& key, uint64_t hash, uint32_t now_ms) {
   }
 }
 
-// Lower is evicted first: expired, then closed or time-wait, then embryonic,
-// then live connections.
+// Lower yields first. An inserter (one new packet: what it knows least)
+// may take only ranks up to kRankUnanswered, so a flood of new tuples of
+// any kind churns through its own entries and never reaches a connection
+// seen from both ends.
 int FlowTable::eviction_rank(const FlowEntry& e, uint32_t now_ms) const {
-  if (expired(e, now_ms)) return 0;
+  if (e.has(FlowEntry::kHoldPending)) return kRankPinned;
+  if (expired(e, now_ms)) return kRankExpired;
+  // Reset history on a connection seen both ways: a race to watch, a
+  // verdict to revise. (On a one-way pick-up it earns nothing: else two
+  // spoofed packets per tuple would pin entries.)
+  if (e.history != 0 && e.two_way()) return kRankValued;
   switch (e.phase) {
     case Phase::kClosed:
-    case Phase::kTimeWait: return 1;
+    case Phase::kTimeWait: return kRankClosed;
     case Phase::kSynSent:
-    case Phase::kSynReceived: return 2;
-    default: return 3;
+    case Phase::kSynReceived: return kRankUnanswered;
+    default: return e.two_way() ? kRankTwoWay : kRankUnanswered;
   }
 }
 
-FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
-                             bool established) {
+FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms) {
   const uint16_t tag = slot_tag(hash);
   size_t i = home(hash);
   size_t slot = slots_;
@@ -110,6 +125,7 @@ FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
       slot = j;
       ++counters_->flow_expired;
       --size_;
+      release_pools(table_[j]);
       break;
     }
   }
@@ -126,7 +142,7 @@ FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
     // sample is the next kEvictionScan occupied slots (empty ones skipped,
     // at most 4x as many looked at), so a short probe chain still finds one.
     size_t victim = slots_;
-    int victim_rank = 4;
+    int victim_rank = kRankPinned + 1;
     size_t j = i;
     for (size_t seen = 0, looked = 0; seen < kEvictionScan && looked < 4 * kEvictionScan;
          ++looked, j = next(j)) {
@@ -140,16 +156,20 @@ FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
         victim_rank = rank;
       }
     }
-    const int max_rank = established ? 3 : 2;
-    if (victim == slots_ || victim_rank > max_rank) {
+    if (victim == slots_ || victim_rank > kRankUnanswered) {
       ++counters_->flow_insert_refused;
       return nullptr;
     }
     switch (victim_rank) {
-      case 0: ++counters_->flow_expired; break;
-      case 1: ++counters_->flow_evicted_closed; break;
-      case 2: ++counters_->flow_evicted_embryonic; break;
-      default: ++counters_->flow_evicted_established; break;
+      case kRankExpired: ++counters_->flow_expired; break;
+      case kRankClosed: ++counters_->flow_evicted_closed; break;
+      default:
+        if (table_[victim].phase == Phase::kSynSent || table_[victim].phase == Phase::kSynReceived) {
+          ++counters_->flow_evicted_embryonic;
+        } else {
+          ++counters_->flow_evicted_one_way;
+        }
+        break;
     }
     erase(victim);  // moves entries; nothing outside the table points at them
     for (size_t k = i;; k = next(k)) {
@@ -174,6 +194,7 @@ FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms,
 // entries after the hole move back if their home is not between hole and
 // them, so no tombstones are needed.
 void FlowTable::erase(size_t hole) {
+  release_pools(table_[hole]);
   size_t j = hole;
   for (;;) {
     j = next(j);

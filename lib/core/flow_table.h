@@ -27,6 +27,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <stdexcept>
 
 #include "core/counters.h"
 #include "core/flow.h"
@@ -34,6 +35,13 @@
 #include "core/prefetch.h"
 
 namespace rstguard {
+
+// A flow table the machine cannot hold (the message says how big and what
+// to lower). Front ends report it and exit 2.
+class CapacityError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
 
 // The 16 bits of a key's hash kept in the tag array (never 0, which marks
 // an empty slot). Low bits: the home slot comes from the high ones.
@@ -76,11 +84,31 @@ class FlowTable {
   FlowEntry* find(const FlowKey& key, uint64_t hash, uint32_t now_ms);
 
   // Creates an entry for `key` (which must be absent). When the table is
-  // full an expired, closed or embryonic entry on the key's probe path is
-  // evicted; an established one only if `established` is true and it is
-  // older. Returns nullptr (counted as flow.insert_refused) when nothing
-  // may go. The new entry is zeroed but for key, hash and times.
-  FlowEntry* insert(const FlowKey& key, uint64_t hash, uint32_t now_ms, bool established);
+  // full, the lowest-ranked entry among the next kEvictionScan on the key's
+  // probe path yields (oldest first within a rank), but only an expired,
+  // closed, unanswered or one-way one: never a connection seen from both
+  // ends, one with reset history, or one with a held reset. Returns nullptr
+  // (counted as flow.insert_refused) when nothing may go. The new entry is
+  // zeroed but for key, hash and times.
+  FlowEntry* insert(const FlowKey& key, uint64_t hash, uint32_t now_ms);
+
+  // Called with every entry the table frees (expired, evicted, reused in
+  // place) before it is overwritten, so that its owner releases the pool
+  // entries it names. Not called by the destructor.
+  using ReleaseHook = void (*)(void* context, const FlowEntry& freed);
+  void set_release_hook(ReleaseHook hook, void* context) {
+    release_hook_ = hook;
+    release_context_ = context;
+  }
+
+  // Eviction ranks, lowest yields first (see eviction_rank()).
+  static constexpr int kRankExpired = 0;
+  static constexpr int kRankClosed = 1;      // closed or time-wait, no reset history
+  static constexpr int kRankUnanswered = 2;  // a handshake or pick-up seen one way
+  static constexpr int kRankTwoWay = 3;      // seen from both ends
+  static constexpr int kRankValued = 4;      // reset history (race window, verdicts)
+  static constexpr int kRankPinned = 5;      // a held reset waits on it: never
+  int eviction_rank(const FlowEntry& e, uint32_t now_ms) const;
 
   // Frees expired entries among the next `budget` slots. Returns how many.
   size_t collect(uint32_t now_ms, size_t budget);
@@ -103,8 +131,10 @@ class FlowTable {
     }
   }
 
+  // A flow with a held reset does not expire: the hold's deadline (far
+  // shorter than any timeout) ends first and unpins it.
   bool expired(const FlowEntry& e, uint32_t now_ms) const {
-    if (e.phase == Phase::kEmpty) return false;
+    if (e.phase == Phase::kEmpty || e.has(FlowEntry::kHoldPending)) return false;
     const int32_t idle = static_cast<int32_t>(now_ms - e.last_seen_ms);
     return idle > 0 && static_cast<uint32_t>(idle) > timeout_ms_[static_cast<int>(e.phase)];
   }
@@ -128,7 +158,11 @@ class FlowTable {
   }
   size_t next(size_t i) const { return i + 1 == slots_ ? 0 : i + 1; }
   void erase(size_t i);
-  int eviction_rank(const FlowEntry& e, uint32_t now_ms) const;
+  void release_pools(const FlowEntry& e) {
+    if (release_hook_ != nullptr && (e.history != 0 || e.trigger != 0)) {
+      release_hook_(release_context_, e);
+    }
+  }
 
   FlowEntry* table_ = nullptr;
   uint16_t* tags_ = nullptr;  // slot_tag() of each occupied slot, 0 if empty
@@ -140,6 +174,8 @@ class FlowTable {
   uint32_t timeout_ms_[8] = {};  // idle timeout by Phase, ms
   FlowHasher hasher_;
   Counters* counters_;
+  ReleaseHook release_hook_ = nullptr;
+  void* release_context_ = nullptr;
 };
 
 }  // namespace rstguard

@@ -12,6 +12,7 @@ namespace {
 using wire::tcpflag::kAck;
 using wire::tcpflag::kFin;
 using wire::tcpflag::kUrg;
+using wire::tcpflag::kSyn;
 
 constexpr uint16_t kIpIdStep = 2048;  // as in track.cc
 // An injector's resets for one trigger leave within milliseconds of each
@@ -305,6 +306,14 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
   v.accepted = v.validity == Validity::exact && !ev.has(Evidence::insertion) &&
                v.label != Label::forged;
   return v;
+}
+
+RaceCheck check_race(const PacketView& p, const RstHistory& h, int side, uint32_t now_ms,
+                     const JudgeParams& params) {
+  if (!h.race_open || h.side != side || p.has(kSyn)) return RaceCheck::kNotApplicable;
+  if (!ms_within(now_ms, h.ms, params.race_window_ns)) return RaceCheck::kWindowClosed;
+  if (p.payload_len == 0 && !p.has(kFin) && !seq_geq(p.seq, h.seq)) return RaceCheck::kQuiet;
+  return RaceCheck::kRevealed;
 }
 
 }  // namespace rstguard

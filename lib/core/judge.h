@@ -14,10 +14,11 @@
 
 namespace rstguard {
 
-// Earlier resets on one connection, kept by the worker while they may still
-// matter (RstHistoryTable). Times are worker ms; 0 means "none".
+// Earlier resets on one connection: the worker keeps one per connection
+// that has seen a reset, in a pool entry the flow names (FlowEntry::history)
+// and frees with the flow. Times are worker ms; 0 means "none".
 struct RstHistory {
-  uint64_t flow_id = 0;
+  uint64_t flow_id = 0;          // the owner (a check: the pool gives it one flow)
   uint32_t seq = 0;            // newest reset's seq
   uint32_t ms = 0;             // newest reset's time
   uint32_t side_ms[2] = {0, 0};         // newest reset sent by each side
@@ -31,7 +32,7 @@ struct RstHistory {
   bool race_open = false;        // watching for data_after_rst
   bool closed_flow = false;      // the newest reset closed the connection
   Phase phase_before = Phase::kEmpty;
-  uint32_t hold_index = 0;  // 1 + the hold queue entry of the newest reset, 0: not held
+  uint32_t hold = 0;  // 1 + the hold queue slot of the newest reset, 0: not held
   // The newest reset's event as emitted: its verdict, and what an
   // rst_update that revises it names (worker only; the judge ignores it).
   RstEvent event;
@@ -76,5 +77,17 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
 //    "forged" that rests on out_of_window or on weights alone becomes
 //    "suspicious": a missed packet could explain it.
 Label label_for(EvidenceSet evidence, bool gap_seen, const JudgeParams& params);
+
+// The post-reset check (Weaver, Sommer and Paxson, NDSS 2009: the "race"):
+// a reset's supposed sender that keeps sending after it never sent it. For
+// a segment `p` from `side` of a flow with reset history `h`:
+enum class RaceCheck : uint8_t {
+  kNotApplicable,  // nothing to watch, or not the reset's sender
+  kWindowClosed,   // the race window is over: stop watching
+  kQuiet,          // the sender's segment says nothing (a bare ACK of old data)
+  kRevealed,       // data, a FIN or new sequence space: the sender is alive
+};
+RaceCheck check_race(const PacketView& p, const RstHistory& h, int side, uint32_t now_ms,
+                     const JudgeParams& params);
 
 }  // namespace rstguard

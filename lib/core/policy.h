@@ -58,6 +58,17 @@ enum class EventVerbosity : uint8_t { kAll, kSuspiciousAndForged };
 // The hold queue (action "hold"): a reset waits for its connection's next
 // packets; if its supposed sender keeps talking it is dropped as forged,
 // otherwise it is released after max_time.
+// Bounds of the per-flow pools and per-host tables (entries). Pools may be
+// any size from 1; host tables are rounded up to a power of two.
+struct PoolParams {
+  uint32_t reset_history = 4096;  // connections with a reset in memory
+  uint32_t triggers = 4096;       // connections with a trigger match or reassembly
+  uint32_t reassembly = 64;       // ClientHellos / request headers being joined (4 KiB each)
+  uint32_t host_ttl = 4096;       // servers' SYN/ACK TTLs
+  uint32_t destinations = 4096;   // reset counts per destination (sweeps)
+  uint32_t rate_limit = 4096;     // per-(rule, source) event rate windows
+};
+
 struct HoldParams {
   uint64_t max_time_ns = 200 * kNsPerMs;
   uint32_t max_packets = 1024;  // held at once per worker; beyond: forwarded, counted

@@ -86,7 +86,7 @@ void start_syn(FlowEntry& f, int side, const PacketView& p) {
   f.fin_ms = 0;
   f.silence_end_ms = 0;
   f.syn_window = 0;
-  f.last_payload_side = 0xff;
+  f.last_payload_side = kNoSide;
   if (side == 1) f.set(FlowEntry::kOriginIsB);
   f.set(FlowEntry::kOriginKnown);
   f.syn_flags = p.tcp_flags;

@@ -1,13 +1,18 @@
+// The worker: the burst pipeline and what it does with each packet. The
+// structures it uses each live in their own file: the flow table
+// (flow_table), the tracker (track), the judge and the race check (judge),
+// the per-flow pools (pool; trigger_state), the per-host tables and event
+// limits (host_tables), the hold queue and its timer wheel (hold_queue).
 #include "core/worker.h"
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 
 #include "core/headers.h"
 #include "core/parser.h"
 #include "core/seq.h"
 #include "core/track.h"
-#include "core/trigger_fields.h"
 
 namespace rstguard {
 namespace {
@@ -17,12 +22,10 @@ using wire::tcpflag::kFin;
 using wire::tcpflag::kRst;
 using wire::tcpflag::kSyn;
 
-// Expired entries freed per burst: enough to keep pace with insertions
-// (at most one per packet) with room to spare; bounded work per burst.
 // Slots examined per burst by the collector: the table's own lookups treat
 // expired entries as absent and inserts reuse them, so collection is only
 // hygiene (rstguard-bench: 17-34% of the time at 64 + 4 slots per packet,
-// still 6% at 16 + 1). A timer wheel would make it exact and cheaper.
+// still 6% at 16 + 1).
 constexpr size_t kCollectMin = 4;  // plus one slot per 4 packets
 
 // How far ahead of the tracker a packet's flow slot is prefetched.
@@ -34,80 +37,47 @@ constexpr uint16_t kSlotAhead = 32;
 // forced so that 0 always means "never".
 uint32_t clock_ms(uint64_t ts_ns) { return static_cast<uint32_t>(ts_ns / kNsPerMs) | 1u; }
 
-
-uint64_t mix(uint64_t h) {
-  h ^= h >> 33;
-  h *= 0xFF51AFD7ED558CCDull;
-  h ^= h >> 33;
-  return h;
-}
-
-uint64_t hash_addr(const IpAddr& a, uint16_t port) {
-  uint64_t w[2];
-  std::memcpy(w, a.bytes, 16);
-  return mix(w[0] * 0x9E3779B97F4A7C15ull ^ mix(w[1] ^ port));
-}
-
 }  // namespace
-
-struct Worker::DestinationSlot {
-  uint64_t tag = 0;
-  uint32_t window_start_ms = 0;
-  uint32_t count = 0;
-};
-
-struct Worker::HostTtlSlot {
-  uint64_t tag = 0;
-  uint8_t ttl = 0;
-};
-
-// The trigger found on a connection, kept apart from the flow entry (which
-// has only the pattern id): details are needed only when a reset comes.
-struct Worker::TriggerInfo {
-  uint64_t flow_id = 0;
-  uint64_t generation = 0;  // of the policy whose patterns matched
-  uint32_t id = 0;
-  uint32_t offset = 0;
-  TriggerField field = TriggerField::kPayload;
-  char name[24] = {};
-};
-
-// The first bytes a client sent, joined in order until the SNI or Host
-// they hold is complete (a ClientHello split over segments, on purpose or
-// not). Bounded: kReassemblyBytes per connection, reassembly_slots in all.
-constexpr uint32_t kReassemblyBytes = 4096;
-struct Worker::Reassembly {
-  uint64_t flow_id = 0;
-  uint32_t next_seq = 0;
-  uint32_t length = 0;
-  uint8_t side = 0;
-  bool tls = false;  // joining a ClientHello (else HTTP request headers)
-  uint8_t data[kReassemblyBytes];
-};
-
-// Per (rule, source address) event budget: a one-second window.
-struct Worker::RateSlot {
-  uint64_t tag = 0;
-  uint32_t window_start_ms = 0;
-  uint32_t count = 0;
-};
 
 Worker::Worker(const WorkerParams& params)
     : params_(params),
       table_(params.flow, &counters_),
-      history_(params.rst_history_slots),
-      destinations_(new DestinationSlot[params.destination_slots]),
-      host_ttl_(new HostTtlSlot[params.host_ttl_slots]),
-      rate_(new RateSlot[params.rate_limit_slots]),
-      trigger_info_(new TriggerInfo[params.trigger_slots]),
-      reassembly_(new Reassembly[params.reassembly_slots]),
-      events_capacity_(4u * kMaxBurst + params.hold.max_packets),
-      held_(std::max<uint32_t>(params.hold.max_packets, 1)) {
+      history_(std::max<uint32_t>(params.pools.reset_history, 1)),
+      triggers_(std::max<uint32_t>(params.pools.triggers, 1),
+                std::max<uint32_t>(params.pools.reassembly, 1), &counters_),
+      host_ttl_(std::bit_ceil(std::max<uint32_t>(params.pools.host_ttl, 1)), &counters_),
+      destinations_(std::bit_ceil(std::max<uint32_t>(params.pools.destinations, 1)),
+                    params.judge.sweep_window_ns, &counters_),
+      rate_(std::bit_ceil(std::max<uint32_t>(params.pools.rate_limit, 1)), &counters_),
+      budget_(params.max_events_per_second),
+      holds_(params.hold.max_packets, &counters_),
+      events_capacity_(4u * kMaxBurst + params.hold.max_packets) {
   events_.reserve(events_capacity_);
-  releases_.reserve(2u * kMaxBurst + held_.size());
+  table_.set_release_hook(&Worker::on_flow_freed, this);
 }
 
 Worker::~Worker() = default;
+
+size_t Worker::state_bytes() const {
+  const PoolParams& p = params_.pools;
+  return history_.memory_bytes() + triggers_.info_pool().memory_bytes() +
+         triggers_.reassembly_pool().memory_bytes() +
+         (std::bit_ceil(std::max<uint32_t>(p.host_ttl, 1)) * 16) +
+         (std::bit_ceil(std::max<uint32_t>(p.destinations, 1)) +
+          std::bit_ceil(std::max<uint32_t>(p.rate_limit, 1))) * 16 +
+         holds_.capacity() * sizeof(Held);
+}
+
+void Worker::on_flow_freed(void* self, const FlowEntry& f) {
+  static_cast<Worker*>(self)->release_flow_state(f);
+}
+
+// A flow is going (expired, evicted, or its tuple reused): what it owns in
+// the pools goes back. A flow with a held reset never gets here (pinned).
+void Worker::release_flow_state(const FlowEntry& f) {
+  history_.release(f.history);
+  triggers_.release(f);
+}
 
 void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
   PacketView* views = views_;
@@ -181,7 +151,7 @@ void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
     const uint32_t pkt_ms = clock_ms(fr.ts_ns);
     FlowEntry* f = table_.find(keys[i], hashes[i], pkt_ms);
     if (p.has(kRst)) {
-      out[i] = handle_rst(p, f, sides[i], pkt_ms, fr.ts_ns);
+      out[i] = handle_rst(p, f, keys[i], hashes[i], sides[i], pkt_ms, fr.ts_ns);
     } else {
       handle_segment(p, f, keys[i], hashes[i], sides[i], pkt_ms, fr.ts_ns);
     }
@@ -200,24 +170,32 @@ void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& ke
                             uint64_t hash, int side, uint32_t now_ms, uint64_t now_ns) {
   if (p.has(kSyn)) {
     ++counters_.tcp_syn;
-    if (p.has(kAck)) host_ttl_set(p.src, p.ttl);
+    if (p.has(kAck)) host_ttl_.set(p.src, p.ttl);
   }
   if (p.has(kFin)) ++counters_.tcp_fin;
   if (f == nullptr) {
-    const bool embryonic = p.has(kSyn) && !p.has(kAck);
-    f = table_.insert(key, hash, now_ms, !embryonic);
-    if (f == nullptr) return;  // table full of live connections: counted
+    f = table_.insert(key, hash, now_ms);
+    if (f == nullptr) return;  // table full of connections worth more: counted
     track_first(*f, side, p, now_ms, now_ns);
     if (f->has(FlowEntry::kMidstream)) ++counters_.flow_midstream;
     return;
   }
-  if (f->has(FlowEntry::kRstHistory)) {
-    resolve_hold(p, *f, side, now_ms, now_ns, frame_index_);
-    check_race(p, *f, side, now_ms, now_ns);
+  if (f->history != 0) {
+    resolve_hold(p, *f, side, now_ns, frame_index_);
+    watch_race(p, *f, side, now_ms, now_ns);
   }
   const TrackNote note = track_segment(*f, side, p, now_ms, now_ns, params_.judge);
-  if (p.payload_len != 0 && f->trigger == 0 && policy_ != nullptr && policy_->has_triggers()) {
-    scan_triggers(p, *f, side);
+  if (note.reused) {
+    // A new connection on the tuple: the old one's state is not its own.
+    release_flow_state(*f);
+    f->history = 0;
+    f->trigger = 0;
+  }
+  if (p.payload_len != 0 && policy_ != nullptr && policy_->has_triggers() &&
+      !triggers_.has_match(*f)) {
+    if (TriggerScanner* scanner = policy_->scanner(params_.index)) {
+      triggers_.scan(p, *f, side, *policy_, *scanner);
+    }
   }
   if (note.retransmit) ++counters_.tcp_retransmit;
   if (note.gap) ++counters_.tcp_gap;
@@ -225,50 +203,50 @@ void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& ke
   if (note.syn_in_connection) ++counters_.tcp_syn_in_connection;
 }
 
-Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint32_t now_ms,
-                               uint64_t now_ns) {
-  ++counters_.rst_total;
-  if (f != nullptr && f->has(FlowEntry::kRstHistory)) {
-    resolve_hold(p, *f, side, now_ms, now_ns, frame_index_);
+// The rule for this connection (client -> server when the handshake told
+// us; otherwise the reset's receiver is taken as client).
+const Rule* Worker::rule_for(const PacketView& p, const FlowEntry* f, int side,
+                             uint32_t* index) const {
+  if (policy_ == nullptr) return nullptr;
+  ConnectionView c;
+  const bool origin_known = f != nullptr && f->has(FlowEntry::kOriginKnown);
+  const bool rst_from_client = origin_known && side == f->origin_side();
+  c.client = rst_from_client ? p.src : p.dst;
+  c.server = rst_from_client ? p.dst : p.src;
+  c.client_port = rst_from_client ? p.src_port : p.dst_port;
+  c.server_port = rst_from_client ? p.dst_port : p.src_port;
+  c.vlan = p.vlan_outer;
+  if (const TriggerInfo* t = f != nullptr ? triggers_.found(*f) : nullptr) {
+    // Pattern ids belong to a policy generation; across a reload, by name.
+    c.trigger = t->generation == policy_->generation() ? static_cast<int>(t->id)
+                                                        : policy_->trigger_index(t->name);
   }
+  *index = policy_->match_index(c);
+  return &policy_->rules()[*index];
+}
+
+Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey& key,
+                               uint64_t hash, int side, uint32_t now_ms, uint64_t now_ns) {
+  ++counters_.rst_total;
+  if (f != nullptr && f->history != 0) resolve_hold(p, *f, side, now_ns, frame_index_);
+
+  // Decide step 1: what the judge may look at, and the rule.
   RstContext ctx;
   ctx.flow = f;
   ctx.sender_side = side;
-  ctx.history = (f != nullptr && f->has(FlowEntry::kRstHistory)) ? history_find(f->flow_id)
-                                                                  : nullptr;
-  ctx.resets_toward_destination = destination_count(p, now_ms, false);
+  ctx.history = f != nullptr ? history_of(*f) : nullptr;
+  ctx.resets_toward_destination = destinations_.count(p.dst, p.dst_port, now_ms);
   if (params_.judge.verify_checksums) {
     ctx.checksum = tcp_checksum(p);
     if (ipv4_header_checksum(p) == Checksum::kBad) ctx.checksum = Checksum::kBad;
   }
-  ctx.host_ttl = host_ttl_get(p.src);
-
-  // Decide step 1: the rule for this connection (client -> server when the
-  // handshake told us; otherwise the reset's receiver is taken as client).
-  const Rule* rule = nullptr;
+  ctx.host_ttl = host_ttl_.get(p.src);
   uint32_t rule_index = 0;
+  const Rule* rule = rule_for(p, f, side, &rule_index);
   JudgeParams judge = params_.judge;
-  if (policy_ != nullptr) {
-    ConnectionView c;
-    const bool origin_known = f != nullptr && f->has(FlowEntry::kOriginKnown);
-    const bool rst_from_client = origin_known && side == f->origin_side();
-    c.client = rst_from_client ? p.src : p.dst;
-    c.server = rst_from_client ? p.dst : p.src;
-    c.client_port = rst_from_client ? p.src_port : p.dst_port;
-    c.server_port = rst_from_client ? p.dst_port : p.src_port;
-    c.vlan = p.vlan_outer;
-    const TriggerInfo* t = f != nullptr ? trigger_of(*f) : nullptr;
-    if (t != nullptr) {
-      // Pattern ids belong to a policy generation; across a reload, by name.
-      c.trigger = t->generation == policy_->generation() ? static_cast<int>(t->id)
-                                                          : policy_->trigger_index(t->name);
-    }
-    rule_index = policy_->match_index(c);
-    rule = &policy_->rules()[rule_index];
-    judge.ttl_tolerance = rule->actions.ttl_tolerance;
-  }
+  if (rule != nullptr) judge.ttl_tolerance = rule->actions.ttl_tolerance;
   const Verdict v = judge_rst(p, ctx, judge, now_ms);
-  if (v.validity != Validity::exact && !v.reply) destination_count(p, now_ms, true);
+  if (v.validity != Validity::exact && !v.reply) destinations_.add(p.dst, p.dst_port, now_ms);
 
   // Decide step 2: the action, by label and evidence.
   Action action = rule != nullptr ? rule->actions.decide(v.label, v.evidence)
@@ -276,13 +254,6 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
   if (!params_.can_drop && (action == Action::drop || action == Action::hold)) {
     action = Action::alert;
   }
-  const bool will_hold = action == Action::hold && f != nullptr &&
-                         held_count_ < held_.size() && params_.hold.max_packets > 0;
-  if (action == Action::hold && !will_hold) {
-    ++counters_.hold_overflow;  // no flow to wait on, or the queue is full
-    action = Action::alert;
-  }
-  count_verdict(v, action);
 
   RstEvent e = make_event(p, f, side, now_ns);
   e.label = v.label;
@@ -292,9 +263,8 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
   e.expected_known = v.expected_known;
   e.expected_seq = v.expected_seq;
   e.receiver_window = v.receiver_window;
-  e.action = action;
   if (f != nullptr) {
-    if (const TriggerInfo* t = trigger_of(*f)) {
+    if (const TriggerInfo* t = triggers_.found(*f)) {
       std::memcpy(e.trigger_name, t->name, sizeof(e.trigger_name));
       e.trigger_field = static_cast<uint8_t>(t->field);
       e.trigger_offset = t->offset;
@@ -305,363 +275,239 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, int side, uint
     std::memcpy(e.rule, rule->name.data(), n);
     e.policy_generation = static_cast<uint32_t>(policy_->generation());
   }
-  const EventVerbosity verbosity = rule != nullptr ? rule->actions.verbosity : params_.verbosity;
-  if (verbosity == EventVerbosity::kSuspiciousAndForged && v.label == Label::legit) {
-    ++counters_.event_suppressed;
-  } else if (rule != nullptr && rule->actions.rate_limit != 0 &&
-             !rate_allows(p.src, rule_index, rule->actions.rate_limit, now_ms)) {
-    ++counters_.event_rate_limited;  // the action still applies
-  } else if (params_.max_events_per_second != 0 && !budget_allows(now_ms)) {
-    ++counters_.event_over_budget;  // the action still applies
-  } else {
-    emit(e);
-  }
 
+  // Step 3: remember it on its connection (the race check and any hold
+  // hang off this entry), then hold it if asked and possible.
+  RstHistory* h = nullptr;
   if (f != nullptr) {
-    RstHistory* prev = history_find(f->flow_id);
-    // Resets toward both ends: the earlier one, toward the other end, is
-    // revised too (side-path blockers reset client and server at once).
-    if (v.evidence.has(Evidence::both_directions) && prev != nullptr &&
-        prev->side == 1 - side && prev->event.label != Label::forged) {
-      RstEvent u = revise(prev->event, now_ns);
-      u.evidence.add(Evidence::both_directions);
-      u.label = Label::forged;
-      u.cause = Cause::injected;
-      u.action = Action::alert;  // it was forwarded already
-      prev->event.label = u.label;
-      prev->event.evidence = u.evidence;
-      prev->event.cause = u.cause;
-      emit(u);
-      if (prev->closed_flow) {
-        f->phase = prev->phase_before;
-        prev->closed_flow = false;
-      }
+    if (RstHistory* prev = f->history != 0 ? &history_[f->history] : nullptr;
+        prev != nullptr && v.evidence.has(Evidence::both_directions) && prev->side == 1 - side &&
+        prev->event.label != Label::forged) {
+      revise_both_directions(*f, *prev, now_ns);
     }
-    RstHistory& h = history_slot(f->flow_id);
-    if (h.flow_id != f->flow_id) {
-      h = RstHistory{};
-      h.flow_id = f->flow_id;
+    h = record_history(p, *f, v, side, now_ms, e);
+    if (h == nullptr) e.limits |= kLimitHistoryPool;
+  }
+  bool will_hold = false;
+  if (action == Action::hold) {
+    will_hold = h != nullptr && !holds_.full() && h->hold == 0;
+    if (!will_hold) {
+      // No flow to wait on, no history to link it, or the queue is full:
+      // the reset gets the alert action, and its event says why.
+      ++counters_.hold_overflow;
+      if (h != nullptr && holds_.full()) e.limits |= kLimitHoldQueue;
+      action = Action::alert;
     }
-    if (ms_within(now_ms, h.window_start_ms, params_.judge.sweep_window_ns)) {
-      ++h.resets_in_window;
-      if (h.seq != p.seq && !v.reply) ++h.seq_changes;
-    } else {
-      h.window_start_ms = now_ms;
-      h.resets_in_window = 1;
-      h.seq_changes = 0;
-    }
-    h.seq = p.seq;
-    h.ms = now_ms;
-    h.side = static_cast<uint8_t>(side);
-    h.side_ms[side] = now_ms;
-    h.side_seq[side] = p.seq;
-    h.side_reply[side] = v.reply;
-    h.side_forged[side] = v.label == Label::forged;
-    h.event = e;
-    h.race_open = v.label != Label::forged;
-    h.closed_flow = false;
-    f->set(FlowEntry::kRstHistory);
-    // The connection's state follows what the receiver does: only an
-    // accepted reset ends it (kept briefly as kClosed to explain what follows).
-    if (v.accepted && f->phase != Phase::kClosed) {
-      h.closed_flow = true;
-      h.phase_before = f->phase;
-      f->phase = Phase::kClosed;
-    }
-    if (seq_gt(now_ms, f->last_seen_ms)) f->last_seen_ms = now_ms;
-    if (will_hold) {
-      const uint32_t slot = (held_head_ + held_count_) % held_.size();
-      Held& held = held_[slot];
-      held.event = e;
-      const uint64_t hold_ns = rule != nullptr ? rule->actions.hold_time_ns : params_.hold.max_time_ns;
-      held.deadline_ms = now_ms + static_cast<uint32_t>(hold_ns / kNsPerMs);
-      held.in_use = true;
-      ++held_count_;
-      h.hold_index = slot + 1;
-      hold_slot_[frame_index_] = static_cast<uint16_t>(slot);
-      ++counters_.rst_held;
-      return Disposition::kHold;
-    }
+  }
+  e.action = action;
+  if (h != nullptr) h->event = e;
+  count_verdict(v, action);
+  if (emit_allowed(p, rule, rule_index, v, now_ms)) emit(e);
+
+  if (f != nullptr && seq_gt(now_ms, f->last_seen_ms)) f->last_seen_ms = now_ms;
+  if (will_hold) {
+    Held held;
+    held.event = e;
+    held.key = key;
+    held.hash = hash;
+    held.history = f->history;
+    const uint64_t hold_ns = rule != nullptr ? rule->actions.hold_time_ns : params_.hold.max_time_ns;
+    const uint32_t slot =
+        holds_.push(held, now_ms, now_ms + static_cast<uint32_t>(hold_ns / kNsPerMs));
+    h->hold = slot + 1;
+    f->set(FlowEntry::kHoldPending);
+    hold_slot_[frame_index_] = slot;
+    ++counters_.rst_held;
+    return Disposition::kHold;
   }
   return action == Action::drop ? Disposition::kDrop : Disposition::kForward;
 }
 
-void Worker::release(uint32_t slot, uint16_t before_frame, Disposition d) {
-  held_[slot].in_use = false;
-  releases_.push_back(HoldRelease{before_frame, static_cast<uint16_t>(slot), d});
-  if (d == Disposition::kDrop) {
-    ++counters_.hold_dropped;
-    ++counters_.pkt_dropped;
+// Resets toward both ends: the earlier one, toward the other end, is
+// revised too (side-path blockers reset client and server at once). If it
+// is still held it is dropped now; otherwise it was forwarded already.
+void Worker::revise_both_directions(FlowEntry& f, RstHistory& prev, uint64_t now_ns) {
+  RstEvent u = revise(prev.event, now_ns);
+  u.evidence.add(Evidence::both_directions);
+  u.label = Label::forged;
+  u.cause = Cause::injected;
+  u.action = Action::alert;
+  if (prev.hold != 0) {
+    end_hold(prev.hold - 1, Disposition::kDrop, frame_index_, &f, clock_ms(u.timestamp_ns));
+    u.action = Action::drop;
+  }
+  prev.event.label = u.label;
+  prev.event.evidence = u.evidence;
+  prev.event.cause = u.cause;
+  emit(u);
+  if (prev.closed_flow) {
+    f.phase = prev.phase_before;
+    prev.closed_flow = false;
+  }
+}
+
+// The connection's reset history, taken from the pool on its first reset.
+// nullptr: the pool is full (counted); the reset is judged and acted on
+// all the same, without a race check or a hold.
+RstHistory* Worker::record_history(const PacketView& p, FlowEntry& f, const Verdict& v, int side,
+                                   uint32_t now_ms, const RstEvent& e) {
+  if (f.history == 0) {
+    const uint32_t ref = history_.acquire();
+    if (ref == 0) {
+      ++counters_.pool_history_refused;
+      // Nothing to remember it by; the connection's state still follows
+      // what the receiver does.
+      if (v.accepted) f.phase = Phase::kClosed;
+      return nullptr;
+    }
+    f.history = ref;
+    history_[ref] = RstHistory{};
+    history_[ref].flow_id = f.flow_id;
+  }
+  RstHistory& h = history_[f.history];
+  if (ms_within(now_ms, h.window_start_ms, params_.judge.sweep_window_ns)) {
+    ++h.resets_in_window;
+    if (h.seq != p.seq && !v.reply) ++h.seq_changes;
   } else {
-    ++counters_.hold_released;
-    ++counters_.pkt_forwarded;
+    h.window_start_ms = now_ms;
+    h.resets_in_window = 1;
+    h.seq_changes = 0;
   }
-  while (held_count_ > 0 && !held_[held_head_].in_use) {
-    held_head_ = (held_head_ + 1) % held_.size();
-    --held_count_;
+  h.seq = p.seq;
+  h.ms = now_ms;
+  h.side = static_cast<uint8_t>(side);
+  h.side_ms[side] = now_ms;
+  h.side_seq[side] = p.seq;
+  h.side_reply[side] = v.reply;
+  h.side_forged[side] = v.label == Label::forged;
+  h.event = e;
+  h.race_open = v.label != Label::forged;
+  h.closed_flow = false;
+  // The connection's state follows what the receiver does: only an
+  // accepted reset ends it (kept briefly as kClosed to explain what follows).
+  if (v.accepted && f.phase != Phase::kClosed) {
+    h.closed_flow = true;
+    h.phase_before = f.phase;
+    f.phase = Phase::kClosed;
   }
+  return &h;
+}
+
+// Ends the hold in `slot` with `d`: unpins its flow (`f`, or found by key)
+// and unlinks it from the flow's history.
+void Worker::end_hold(uint32_t slot, Disposition d, uint16_t before_frame, FlowEntry* f,
+                      uint32_t now_ms) {
+  const Held& held = holds_[slot];
+  if (f == nullptr) f = table_.find(held.key, held.hash, now_ms);
+  if (f != nullptr && f->history == held.history && f->history != 0 &&
+      history_[f->history].hold == slot + 1) {
+    history_[f->history].hold = 0;
+    f->clear(FlowEntry::kHoldPending);
+  }
+  holds_.release(slot, before_frame, d);
 }
 
 // A held reset's connection spoke again. From the other end: keep waiting
 // (that end has not seen the reset). From the reset's supposed sender: a
-// second reset releases the first (order kept); anything else means the
-// sender is alive, so the held reset was forged: dropped, and said so.
-void Worker::resolve_hold(const PacketView& p, FlowEntry& f, int side, uint32_t now_ms,
-                          uint64_t now_ns, uint16_t frame) {
-  RstHistory* h = history_find(f.flow_id);
-  if (h == nullptr || h->hold_index == 0) return;
-  const uint32_t slot = h->hold_index - 1;
-  Held& held = held_[slot];
-  if (!held.in_use || held.event.flow_id != f.flow_id) {
-    h->hold_index = 0;
+// second reset or a new SYN releases the first (order kept); anything else
+// means the sender is alive, so the held reset was forged: dropped, and
+// said so. A SYN from the other end starts a new connection on the tuple:
+// the held reset's one is over, so it goes through as judged.
+void Worker::resolve_hold(const PacketView& p, FlowEntry& f, int side, uint64_t now_ns,
+                          uint16_t frame) {
+  RstHistory& h = history_[f.history];
+  if (h.hold == 0) return;
+  const uint32_t slot = h.hold - 1;
+  const bool new_syn = p.has(kSyn) && !p.has(kAck);
+  if (side != h.side && !new_syn) return;
+  const uint32_t now_ms = clock_ms(now_ns);
+  if (p.has(kRst) || new_syn) {
+    if (new_syn) {
+      RstEvent u = revise(holds_[slot].event, now_ns);
+      u.action = Action::pass;  // released as judged
+      emit(u);
+    }
+    end_hold(slot, Disposition::kForward, frame, &f, now_ms);
     return;
   }
-  if (side != h->side) return;
-  h->hold_index = 0;
-  if (p.has(kRst)) {
-    release(slot, frame, Disposition::kForward);
-    return;
-  }
-  release(slot, frame, Disposition::kDrop);
-  h->race_open = false;
-  RstEvent u = revise(held.event, now_ns);
+  RstEvent u = revise(holds_[slot].event, now_ns);
+  end_hold(slot, Disposition::kDrop, frame, &f, now_ms);
+  h.race_open = false;
   u.evidence.add(Evidence::data_after_rst);
   u.label = Label::forged;
   u.cause = Cause::injected;
   u.action = Action::drop;  // held, so really dropped
-  h->event = u;
+  h.event = u;
   ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];
   emit(u);
-  if (h->closed_flow) {
-    f.phase = h->phase_before;
-    h->closed_flow = false;
+  if (h.closed_flow) {
+    f.phase = h.phase_before;
+    h.closed_flow = false;
   }
 }
 
 void Worker::expire_holds(uint64_t now_ns) {
   const uint32_t now_ms = clock_ms(now_ns);
-  while (held_count_ > 0) {
-    Held& held = held_[held_head_];
-    if (held.in_use && seq_lt(now_ms, held.deadline_ms)) break;
-    if (held.in_use) {
-      // Nobody spoke for the sender: the reset goes through as judged.
-      RstHistory* h = history_find(held.event.flow_id);
-      if (h != nullptr && h->hold_index == held_head_ + 1) h->hold_index = 0;
-      RstEvent u = revise(held.event, now_ns);
-      u.action = Action::pass;  // released as judged
-      emit(u);
-      release(held_head_, 0, Disposition::kForward);
-    } else {
-      held_head_ = (held_head_ + 1) % held_.size();
-      --held_count_;
-    }
-  }
+  holds_.expire(now_ms, [&](uint32_t slot) {
+    // Nobody spoke for the sender: the reset goes through as judged.
+    RstEvent u = revise(holds_[slot].event, now_ns);
+    u.action = Action::pass;
+    emit(u);
+    end_hold(slot, Disposition::kForward, 0, nullptr, now_ms);
+  });
 }
 
 void Worker::flush_holds(bool drop) {
-  for (uint32_t n = held_count_, slot = held_head_; n > 0; --n, slot = (slot + 1) % held_.size()) {
-    if (held_[slot].in_use) {
-      RstHistory* h = history_find(held_[slot].event.flow_id);
-      if (h != nullptr && h->hold_index == slot + 1) h->hold_index = 0;
-      release(slot, 0, drop ? Disposition::kDrop : Disposition::kForward);
-    }
-  }
+  holds_.for_each([&](uint32_t slot) {
+    end_hold(slot, drop ? Disposition::kDrop : Disposition::kForward, 0, nullptr, last_now_ms_);
+  });
 }
 
-// The post-reset check (Weaver et al. 2009 "race"): a reset's supposed
-// sender that keeps sending after it never sent the reset.
-void Worker::check_race(const PacketView& p, FlowEntry& f, int side, uint32_t now_ms,
+// The race check (judge.h) on a segment of a flow with reset history.
+void Worker::watch_race(const PacketView& p, FlowEntry& f, int side, uint32_t now_ms,
                         uint64_t now_ns) {
-  RstHistory* h = history_find(f.flow_id);
-  if (h == nullptr) {
-    f.clear(FlowEntry::kRstHistory);
-    return;
+  RstHistory& h = history_[f.history];
+  switch (check_race(p, h, side, now_ms, params_.judge)) {
+    case RaceCheck::kNotApplicable:
+    case RaceCheck::kQuiet: return;
+    case RaceCheck::kWindowClosed: h.race_open = false; return;
+    case RaceCheck::kRevealed: break;
   }
-  if (!h->race_open || h->side != side || p.has(kSyn)) return;
-  if (!ms_within(now_ms, h->ms, params_.judge.race_window_ns)) {
-    h->race_open = false;
-    return;
-  }
-  if (p.payload_len == 0 && !p.has(kFin) && !seq_geq(p.seq, h->seq)) return;
-  h->race_open = false;
-  RstEvent u = revise(h->event, now_ns);
+  h.race_open = false;
+  RstEvent u = revise(h.event, now_ns);
   u.evidence.add(Evidence::data_after_rst);
   u.label = label_for(u.evidence, f.has(FlowEntry::kGapSeen), params_.judge);
   if (u.label == Label::forged) u.cause = Cause::injected;
-  u.action = u.label == Label::legit ? h->event.action : Action::alert;  // forwarded already
-  h->event = u;
+  u.action = u.label == Label::legit ? h.event.action : Action::alert;  // forwarded already
+  h.event = u;
   ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];
   emit(u);
-  if (h->closed_flow) {
-    f.phase = h->phase_before;  // the connection lives on
-    h->closed_flow = false;
+  if (h.closed_flow) {
+    f.phase = h.phase_before;  // the connection lives on
+    h.closed_flow = false;
   }
 }
 
-RstHistory* Worker::history_find(uint64_t flow_id) {
-  RstHistory& h = history_slot(flow_id);
-  return h.flow_id == flow_id ? &h : nullptr;
-}
-
-RstHistory& Worker::history_slot(uint64_t flow_id) {
-  return history_[mix(flow_id) & (history_.size() - 1)];
-}
-
-uint32_t Worker::destination_count(const PacketView& p, uint32_t now_ms, bool add) {
-  const uint64_t tag = hash_addr(p.dst, p.dst_port) | 1;
-  DestinationSlot& d = destinations_[tag & (params_.destination_slots - 1)];
-  const bool live = d.tag == tag && ms_within(now_ms, d.window_start_ms,
-                                           params_.judge.sweep_window_ns);
-  if (!add) return live ? d.count : 0;
-  if (!live) {
-    d.tag = tag;
-    d.window_start_ms = now_ms;
-    d.count = 0;
+// Whether the event of a reset is written: verbosity, the rule's
+// per-source rate limit, then the worker's budget. Each limit counts what
+// it holds back; none changes the action.
+bool Worker::emit_allowed(const PacketView& p, const Rule* rule, uint32_t rule_index,
+                          const Verdict& v, uint32_t now_ms) {
+  const EventVerbosity verbosity = rule != nullptr ? rule->actions.verbosity : params_.verbosity;
+  if (verbosity == EventVerbosity::kSuspiciousAndForged && v.label == Label::legit) {
+    ++counters_.event_suppressed;
+    return false;
   }
-  return ++d.count;
-}
-
-// Bounded: a direct-mapped table; a source that collides with another
-// starts a fresh window (it may get a few more events, never fewer).
-bool Worker::rate_allows(const IpAddr& src, uint32_t rule, uint32_t per_second, uint32_t now_ms) {
-  const uint64_t tag = hash_addr(src, static_cast<uint16_t>(rule)) | 1;
-  RateSlot& r = rate_[tag & (params_.rate_limit_slots - 1)];
-  if (r.tag != tag || !ms_within(now_ms, r.window_start_ms, kNsPerSec)) {
-    r.tag = tag;
-    r.window_start_ms = now_ms;
-    r.count = 0;
+  if (rule != nullptr && rule->actions.rate_limit != 0 &&
+      !rate_.allows(p.src, rule_index, rule->actions.rate_limit, now_ms)) {
+    ++counters_.event_rate_limited;
+    return false;
   }
-  return ++r.count <= per_second;
-}
-
-// The worker's own events-per-second budget, over one-second windows of
-// packet time.
-bool Worker::budget_allows(uint32_t now_ms) {
-  if (budget_window_ms_ == 0 || !ms_within(now_ms, budget_window_ms_, kNsPerSec)) {
-    budget_window_ms_ = now_ms;
-    budget_used_ = 0;
+  if (!budget_.allows(now_ms)) {
+    ++counters_.event_over_budget;
+    return false;
   }
-  return ++budget_used_ <= params_.max_events_per_second;
-}
-
-// Names the first trigger pattern seen on a connection: the SNI and the
-// Host header of the client's first bytes, then the payload of each side's
-// first window_segments segments (window_bytes of each). Rare per packet
-// (the first few of each connection) and bounded; a virtual call per
-// scanned segment, not per packet.
-void Worker::scan_triggers(const PacketView& p, FlowEntry& f, int side) {
-  const uint32_t shift = side == 0 ? 0 : 4;
-  const uint32_t scanned = (f.scanned_segments >> shift) & 0x0f;
-  if (scanned >= policy_->window_segments()) return;
-  f.scanned_segments = static_cast<uint8_t>(f.scanned_segments + (1u << shift));
-  TriggerScanner* scanner = policy_->scanner(params_.index);
-  if (scanner == nullptr) return;
-  // Only the bytes the capture holds (a short snap length keeps fewer).
-  const size_t present = static_cast<size_t>(p.frame + p.frame_len - p.payload);
-  const std::span<const uint8_t> payload(p.payload, std::min<size_t>(p.payload_len, present));
-  ++counters_.trigger_scanned;
-
-  const bool from_client = !f.has(FlowEntry::kOriginKnown) || side == f.origin_side();
-  if (from_client) {
-    // Fields first: SNI or Host, from this segment or the joined ones.
-    Reassembly& r = reassembly_[mix(f.flow_id) % params_.reassembly_slots];
-    std::span<const uint8_t> head = payload;
-    bool joining = r.flow_id == f.flow_id && r.side == side;
-    if (joining) {
-      if (p.seq != r.next_seq || r.length + payload.size() > kReassemblyBytes) {
-        if (r.length + payload.size() > kReassemblyBytes) ++counters_.trigger_reassembly_overflow;
-        r.flow_id = 0;  // out of order or too long: give up on this one
-        joining = false;
-        head = {};
-      } else {
-        std::memcpy(r.data + r.length, payload.data(), payload.size());
-        r.length += static_cast<uint32_t>(payload.size());
-        r.next_seq += static_cast<uint32_t>(payload.size());
-        head = std::span<const uint8_t>(r.data, r.length);
-        ++counters_.trigger_reassembled;
-      }
-    } else if (scanned != 0) {
-      head = {};  // fields live at the start of the stream only
-    }
-    bool incomplete = false, tls = false;
-    if (!head.empty()) {
-      char name_buf[256];
-      const SniResult sni = find_tls_sni(head, std::span<char>(name_buf, sizeof(name_buf)));
-      if (sni.status == SniResult::kFound) {
-        const auto* name = reinterpret_cast<const uint8_t*>(sni.name.data());
-        if (record_trigger(f, scanner->scan({name, sni.name.size()}, TriggerField::kSni),
-                           TriggerField::kSni, 0)) {
-          r.flow_id = joining ? 0 : r.flow_id;
-          return;
-        }
-      } else if (sni.status == SniResult::kIncomplete) {
-        incomplete = tls = true;
-      } else if (sni.status == SniResult::kNotTls) {
-        const HostResult host = find_http_host(head);
-        if (host.status == HostResult::kFound) {
-          const auto* name = reinterpret_cast<const uint8_t*>(host.host.data());
-          if (record_trigger(f, scanner->scan({name, host.host.size()}, TriggerField::kHost),
-                             TriggerField::kHost, 0)) {
-            r.flow_id = joining ? 0 : r.flow_id;
-            return;
-          }
-        } else if (host.status == HostResult::kIncomplete) {
-          incomplete = true;
-        }
-      }
-    }
-    if (incomplete && !joining && payload.size() <= kReassemblyBytes) {
-      // Start joining: this slot's previous tenant (if any) loses its place.
-      r.flow_id = f.flow_id;
-      r.side = static_cast<uint8_t>(side);
-      r.tls = tls;
-      r.length = static_cast<uint32_t>(payload.size());
-      r.next_seq = p.seq + r.length;
-      std::memcpy(r.data, payload.data(), payload.size());
-    } else if (!incomplete && joining) {
-      r.flow_id = 0;
-    }
-  }
-  const std::span<const uint8_t> window =
-      payload.first(std::min<size_t>(payload.size(), policy_->window_bytes()));
-  record_trigger(f, scanner->scan(window, TriggerField::kPayload), TriggerField::kPayload, 0);
-}
-
-bool Worker::record_trigger(FlowEntry& f, const TriggerMatch& m, TriggerField field,
-                            uint32_t base) {
-  if (!m.found) return false;
-  ++counters_.trigger_matched;
-  f.trigger = static_cast<uint16_t>(m.id + 1);
-  TriggerInfo& t = trigger_info_[mix(f.flow_id) % params_.trigger_slots];
-  t.flow_id = f.flow_id;
-  t.generation = policy_->generation();
-  t.id = m.id;
-  t.offset = base + m.offset;
-  t.field = field;
-  const std::string& name = policy_->trigger_names()[m.id];
-  const size_t n = std::min(name.size(), sizeof(t.name) - 1);
-  std::memcpy(t.name, name.data(), n);
-  t.name[n] = '\0';
   return true;
-}
-
-const Worker::TriggerInfo* Worker::trigger_of(const FlowEntry& f) const {
-  if (f.trigger == 0) return nullptr;
-  const TriggerInfo& t = trigger_info_[mix(f.flow_id) % params_.trigger_slots];
-  return t.flow_id == f.flow_id ? &t : nullptr;
-}
-
-int Worker::host_ttl_get(const IpAddr& a) const {
-  const uint64_t tag = hash_addr(a, 0) | 1;
-  const HostTtlSlot& s = host_ttl_[tag & (params_.host_ttl_slots - 1)];
-  return s.tag == tag ? s.ttl : -1;
-}
-
-void Worker::host_ttl_set(const IpAddr& a, uint8_t ttl) {
-  const uint64_t tag = hash_addr(a, 0) | 1;
-  HostTtlSlot& s = host_ttl_[tag & (params_.host_ttl_slots - 1)];
-  s.tag = tag;
-  s.ttl = ttl;
 }
 
 // An rst_update of `revised`: the same reset (addresses, direction, rule,

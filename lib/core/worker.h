@@ -12,10 +12,14 @@
 #include "core/counters.h"
 #include "core/event.h"
 #include "core/flow_table.h"
+#include "core/hold_queue.h"
+#include "core/host_tables.h"
 #include "core/judge.h"
 #include "core/parser.h"
 #include "core/policy_set.h"
 #include "core/policy.h"
+#include "core/pool.h"
+#include "core/trigger_state.h"
 
 namespace rstguard {
 
@@ -29,19 +33,6 @@ struct Frame {
   uint16_t link_type = 1;  // LINKTYPE_ETHERNET
 };
 
-// What the adapter does with a frame. kHold: keep it (the worker names the
-// slot through hold_slot()) until a HoldRelease says forward or drop.
-enum class Disposition : uint8_t { kForward, kDrop, kHold };
-
-// A held frame's fate. `before_frame` orders it: the adapter acts on it
-// before frame `before_frame` of the burst it came with (n: after the
-// burst; releases from expire_holds()/flush_holds() all use 0).
-struct HoldRelease {
-  uint16_t before_frame;
-  uint16_t slot;
-  Disposition disposition;  // kForward or kDrop
-};
-
 struct WorkerParams {
   FlowTableParams flow;
   JudgeParams judge;
@@ -51,19 +42,13 @@ struct WorkerParams {
   // False on a mirror port or an alert-only inline box: a drop or hold the
   // policy asks for becomes an alert (events say what really happened).
   bool can_drop = true;
-  uint32_t rate_limit_slots = 4096;  // per-source event rate limiter entries
   // Reset events written per second of packet time by this worker, whatever
   // their source (a flood of spoofed sources passes any per-source limit);
   // past it they are counted (event.over_budget), the action still applies.
   // 0: no limit.
   uint32_t max_events_per_second = 0;
   uint16_t index = 0;                // which of the policy's trigger scanners is ours
-  uint32_t trigger_slots = 4096;     // connections whose trigger details are kept
-  uint32_t reassembly_slots = 64;    // ClientHellos / request headers being joined
-  // Bounds of the side tables (entries, powers of two).
-  uint32_t rst_history_slots = 4096;
-  uint32_t destination_slots = 4096;
-  uint32_t host_ttl_slots = 4096;
+  PoolParams pools;
 };
 
 class Worker {
@@ -91,10 +76,10 @@ class Worker {
 
   // Holds: the slot (0 .. hold capacity - 1) of frame i when out[i] was
   // kHold; the releases decided since clear_releases(), in order.
-  uint16_t hold_slot(uint16_t i) const { return hold_slot_[i]; }
-  const std::vector<HoldRelease>& releases() const { return releases_; }
-  void clear_releases() { releases_.clear(); }
-  uint32_t hold_capacity() const { return params_.hold.max_packets; }
+  uint32_t hold_slot(uint16_t i) const { return hold_slot_[i]; }
+  const std::vector<HoldRelease>& releases() const { return holds_.releases(); }
+  void clear_releases() { holds_.clear_releases(); }
+  uint32_t hold_capacity() const { return holds_.capacity(); }
   // Releases holds whose time is up (call between bursts, also when idle).
   void expire_holds(uint64_t now_ns);
   // Ends every hold: forwarded, or dropped if `drop` (shutdown policy).
@@ -102,43 +87,38 @@ class Worker {
 
   const Counters& counters() const { return counters_; }
   const FlowTable& flows() const { return table_; }
+  const Pool<RstHistory>& history_pool() const { return history_; }
+  const TriggerState& triggers() const { return triggers_; }
+  // The reset history of `f`, or nullptr.
+  const RstHistory* history_of(const FlowEntry& f) const {
+    return f.history != 0 ? &history_[f.history] : nullptr;
+  }
+  // Memory allocated at start for pools, host tables and the hold queue.
+  size_t state_bytes() const;
 
  private:
-  struct DestinationSlot;
-  struct HostTtlSlot;
-  struct RateSlot;
-  struct TriggerInfo;
-  struct Reassembly;
-  struct Held {
-    RstEvent event;  // as emitted with action "hold"
-    uint32_t deadline_ms = 0;
-    bool in_use = false;
-  };
-
   void handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& key, uint64_t hash,
                       int side, uint32_t now_ms, uint64_t now_ns);
-  Disposition handle_rst(const PacketView& p, FlowEntry* f, int side, uint32_t now_ms,
-                         uint64_t now_ns);
-  void check_race(const PacketView& p, FlowEntry& f, int side, uint32_t now_ms,
+  Disposition handle_rst(const PacketView& p, FlowEntry* f, const FlowKey& key, uint64_t hash,
+                         int side, uint32_t now_ms, uint64_t now_ns);
+  const Rule* rule_for(const PacketView& p, const FlowEntry* f, int side, uint32_t* index) const;
+  void revise_both_directions(FlowEntry& f, RstHistory& prev, uint64_t now_ns);
+  RstHistory* record_history(const PacketView& p, FlowEntry& f, const Verdict& v, int side,
+                             uint32_t now_ms, const RstEvent& e);
+  void watch_race(const PacketView& p, FlowEntry& f, int side, uint32_t now_ms,
                   uint64_t now_ns);
-  RstHistory* history_find(uint64_t flow_id);
-  RstHistory& history_slot(uint64_t flow_id);
-  uint32_t destination_count(const PacketView& p, uint32_t now_ms, bool add);
-  int host_ttl_get(const IpAddr& a) const;
-  void host_ttl_set(const IpAddr& a, uint8_t ttl);
+  void release_flow_state(const FlowEntry& f);
+  static void on_flow_freed(void* self, const FlowEntry& f);
   void emit(const RstEvent& e);
+  bool emit_allowed(const PacketView& p, const Rule* rule, uint32_t rule_index,
+                    const Verdict& v, uint32_t now_ms);
   RstEvent revise(const RstEvent& revised, uint64_t now_ns);
-  bool hold(const RstEvent& e, FlowEntry& f, RstHistory& h, uint16_t frame);
-  void release(uint32_t slot, uint16_t before_frame, Disposition d);
-  void resolve_hold(const PacketView& p, FlowEntry& f, int side, uint32_t now_ms, uint64_t now_ns,
+  void resolve_hold(const PacketView& p, FlowEntry& f, int side, uint64_t now_ns,
                     uint16_t frame);
+  void end_hold(uint32_t slot, Disposition d, uint16_t before_frame, FlowEntry* f,
+                uint32_t now_ms);
   RstEvent make_event(const PacketView& p, const FlowEntry* f, int side, uint64_t now_ns) const;
   void count_verdict(const Verdict& v, Action a);
-  bool rate_allows(const IpAddr& src, uint32_t rule, uint32_t per_second, uint32_t now_ms);
-  bool budget_allows(uint32_t now_ms);
-  void scan_triggers(const PacketView& p, FlowEntry& f, int side);
-  bool record_trigger(FlowEntry& f, const TriggerMatch& m, TriggerField field, uint32_t base);
-  const TriggerInfo* trigger_of(const FlowEntry& f) const;
 
   WorkerParams params_;
   Counters counters_;
@@ -149,27 +129,22 @@ class Worker {
   uint64_t hashes_[kMaxBurst];
   int sides_[kMaxBurst];
   FlowTable table_;
-  std::vector<RstHistory> history_;
-  std::unique_ptr<DestinationSlot[]> destinations_;
-  std::unique_ptr<HostTtlSlot[]> host_ttl_;
-  std::unique_ptr<RateSlot[]> rate_;
-  std::unique_ptr<TriggerInfo[]> trigger_info_;
-  std::unique_ptr<Reassembly[]> reassembly_;
+  // Per-flow pools, reached from FlowEntry and freed with it.
+  Pool<RstHistory> history_;
+  TriggerState triggers_;
+  // Per-host tables, shared by flows; overwrites counted.
+  HostTtlTable host_ttl_;
+  DestinationTable destinations_;
+  SourceRateLimiter rate_;
+  EventBudget budget_;
+  HoldQueue holds_;
   const PolicySet* policy_ = nullptr;
   std::vector<RstEvent> events_;
   size_t events_capacity_;
   uint64_t packet_number_ = 0;
-  uint32_t budget_window_ms_ = 0;  // start of the event budget's second (0: none yet)
-  uint32_t budget_used_ = 0;
   uint32_t last_now_ms_ = 0;  // worker clock of the newest frame (0: none yet)
-  // Hold queue: a FIFO (deadlines only grow) over a fixed array; entries
-  // released early are skipped when the head reaches them.
-  std::vector<Held> held_;
-  uint32_t held_head_ = 0;
-  uint32_t held_count_ = 0;  // entries between head and tail, released or not
-  uint16_t hold_slot_[kMaxBurst] = {};
+  uint32_t hold_slot_[kMaxBurst] = {};
   uint16_t frame_index_ = 0;  // index in the current burst
-  std::vector<HoldRelease> releases_;
 };
 
 }  // namespace rstguard

@@ -92,6 +92,16 @@ void format_event_json(const RstEvent& e, std::string& out) {
   }
   append_verdict(e, out);
   out += fmt::format(R"(,"action":"{}")", name_of(e.action));
+  if (e.limits != 0) {
+    out += R"(,"limits":[)";
+    bool first = true;
+    for (size_t i = 0; i < std::size(kLimitNames); ++i) {
+      if ((e.limits & (1u << i)) == 0) continue;
+      out += fmt::format(R"({}"{}")", first ? "" : ",", kLimitNames[i]);
+      first = false;
+    }
+    out += "]";
+  }
   if (e.rule[0] != '\0') {
     out += fmt::format(R"(,"policy":{{"rule":"{}","generation":{}}})",
                        std::string_view(e.rule, strnlen(e.rule, sizeof(e.rule))),

@@ -52,6 +52,14 @@ std::string format_summary_text(const Counters& c, const RunInfo& info) {
   out += fmt::format("  {:<18}  {} created, {} mid-stream, {} active, {} expired, {} refused\n",
                      "flows", c.flow_created, c.flow_midstream, info.flows_active,
                      c.flow_expired, c.flow_insert_refused);
+  out += fmt::format("  {:<18}  {} closed, {} unanswered handshakes, {} one-way pick-ups\n",
+                     "flows evicted", c.flow_evicted_closed, c.flow_evicted_embryonic,
+                     c.flow_evicted_one_way);
+  out += fmt::format("  {:<18}  {} reset history, {} trigger, {} reassembly\n", "pools refused",
+                     c.pool_history_refused, c.pool_trigger_refused, c.pool_reassembly_refused);
+  out += fmt::format("  {:<18}  {} TTL baselines, {} destinations, {} rate limits\n",
+                     "hosts overwritten", c.host_ttl_overwritten, c.host_destination_overwritten,
+                     c.host_rate_overwritten);
   out += fmt::format("  {:<18}  {} judged, {} updates, {} dropped, {} alerted\n", "resets",
                      c.rst_total, c.rst_updates, c.rst_dropped, c.rst_alerted);
   text_breakdown<Label>(out, "  by label", c.rst_label);

@@ -102,7 +102,7 @@ FlowEntry established_flow() {
 void syn_sent(FlowEntry& f) {
   f.phase = Phase::kSynSent;
   f.flags = FlowEntry::kOriginKnown;
-  f.last_payload_side = 0xff;
+  f.last_payload_side = kNoSide;
   DirState c;
   c.isn = 0xFFFFFFFFu;
   c.snd_nxt = 0;
@@ -156,7 +156,7 @@ PacketView true_rst(int side) {
 void no_data(FlowEntry& f) {
   f.dir[kClientSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
   f.dir[kServerSide].flags &= static_cast<uint8_t>(~DirState::kDataSent);
-  f.last_payload_side = 0xff;
+  f.last_payload_side = kNoSide;
 }
 
 void bare(PacketView& p) {  // RST without ACK or timestamps (a closed socket, XNU)
@@ -1528,7 +1528,7 @@ TEST(JudgeTracked, TrueResetAcrossWrapIsExact) {
   scenario::Conn c(cap, wrapping(), "10.1.0.10", 40000, "10.2.0.20", 443);
   exchange(c);
   TrackedFlow t(cap);
-  ASSERT_EQ(t.flow().phase, Phase::kEstablished);
+  ASSERT_EQ(Phase{t.flow().phase}, Phase::kEstablished);
   SegmentSpec r = c.segment(scenario::kServer, kRst | kAck);
   ASSERT_LT(r.seq, 0x1000u);  // wrapped
   const Verdict v = t.judge(r, cap.now_ns());
@@ -1580,7 +1580,7 @@ TEST(JudgeTracked, PortClosedAcrossWrap) {
   scenario::Conn c(cap, o, "10.1.0.10", 40000, "10.2.0.20", 8081);
   c.send(scenario::kClient, kSyn);
   TrackedFlow t(cap);
-  ASSERT_EQ(t.flow().phase, Phase::kSynSent);
+  ASSERT_EQ(Phase{t.flow().phase}, Phase::kSynSent);
   SegmentSpec r = c.segment(scenario::kServer, kRst | kAck);
   r.seq = 0;
   r.opt = TcpOptions{};

@@ -171,7 +171,7 @@ TEST(TrackHandshake, SetsIsnSndNxtAndPhases) {
   ASSERT_EQ(t.side(kClient), 1);
 
   t.send(kClient, kSyn);
-  EXPECT_EQ(t.f.phase, Phase::kSynSent);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kSynSent);
   EXPECT_TRUE(t.f.has(FlowEntry::kOriginKnown));
   EXPECT_TRUE(t.f.has(FlowEntry::kOriginIsB));
   EXPECT_EQ(t.f.origin_side(), t.side(kClient));
@@ -191,7 +191,7 @@ TEST(TrackHandshake, SetsIsnSndNxtAndPhases) {
 
   t.now_ms += 20;
   t.send(kServer, kSyn | kAck);
-  EXPECT_EQ(t.f.phase, Phase::kSynReceived);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kSynReceived);
   EXPECT_EQ(t.dir(kServer).isn, 0x7FFFFFFFu);
   EXPECT_EQ(t.dir(kServer).snd_nxt, 0x80000000u);
   EXPECT_TRUE(t.dir(kServer).has(DirState::kAckSeen));
@@ -202,7 +202,7 @@ TEST(TrackHandshake, SetsIsnSndNxtAndPhases) {
 
   t.now_ms += 20;
   t.send(kClient, kAck);
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
   EXPECT_EQ(t.dir(kClient).max_ack, 0x80000000u);
   EXPECT_EQ(t.dir(kClient).snd_nxt, 0u);
 
@@ -210,11 +210,11 @@ TEST(TrackHandshake, SetsIsnSndNxtAndPhases) {
   EXPECT_EQ(t.dir(kClient).snd_nxt, 100u);
   EXPECT_TRUE(t.dir(kClient).has(DirState::kDataSent));
   EXPECT_FALSE(t.dir(kServer).has(DirState::kDataSent));
-  EXPECT_EQ(t.f.last_payload_side, t.side(kClient));
+  EXPECT_EQ(int{t.f.last_payload_side}, t.side(kClient));
   t.send(kServer, kAck);
   EXPECT_EQ(t.dir(kServer).max_ack, 100u);
-  EXPECT_EQ(t.f.last_payload_side, t.side(kClient));
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(int{t.f.last_payload_side}, t.side(kClient));
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
 }
 
 TEST(TrackHandshake, AckThatDoesNotAcknowledgeTheSynAckKeepsSynReceived) {
@@ -224,9 +224,9 @@ TEST(TrackHandshake, AckThatDoesNotAcknowledgeTheSynAckKeepsSynReceived) {
   SegmentSpec bad_ack = t.make(kClient, kAck);
   bad_ack.ack += 5;
   t.feed(bad_ack);
-  EXPECT_EQ(t.f.phase, Phase::kSynReceived);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kSynReceived);
   t.send(kClient, kAck);
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
 }
 
 TEST(TrackHandshake, DataBeyondAnUnseenHandshakeEstablishes) {
@@ -237,7 +237,7 @@ TEST(TrackHandshake, DataBeyondAnUnseenHandshakeEstablishes) {
   SegmentSpec data = t.make(kClient, kPsh | kAck, 50);
   data.ack = t.nxt(kServer) + 7;  // not the exact acknowledgement of the SYN/ACK
   t.feed(data);
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
 }
 
 // Event consumers read flow_id as a JSON number: exact only below 2^53
@@ -374,20 +374,20 @@ TEST(TrackFin, ActiveCloseGoesHalfClosedClosingTimeWait) {
   t.now_ms += 10;
   const uint32_t client_fin_seq = t.nxt(kClient);
   t.send(kClient, kFin | kAck);
-  EXPECT_EQ(t.f.phase, Phase::kHalfClosed);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kHalfClosed);
   EXPECT_TRUE(t.dir(kClient).has(DirState::kFinSeen));
   EXPECT_EQ(t.dir(kClient).snd_nxt, client_fin_seq + 1);
   EXPECT_EQ(t.f.fin_ms, (kT0 + 10) | 1);
   t.now_ms += 5;
   t.send(kServer, kAck);  // acknowledges the FIN, still sending
-  EXPECT_EQ(t.f.phase, Phase::kHalfClosed);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kHalfClosed);
   t.send(kServer, kPsh | kAck, 300);
-  EXPECT_EQ(t.f.phase, Phase::kHalfClosed);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kHalfClosed);
   t.send(kServer, kFin | kAck);
-  EXPECT_EQ(t.f.phase, Phase::kClosing);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kClosing);
   EXPECT_EQ(t.f.fin_ms, (kT0 + 10) | 1);  // the first FIN's time
   t.send(kClient, kAck);
-  EXPECT_EQ(t.f.phase, Phase::kTimeWait);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kTimeWait);
 }
 
 TEST(TrackFin, SimultaneousClose) {
@@ -397,18 +397,18 @@ TEST(TrackFin, SimultaneousClose) {
   t.send(kClient, kFin | kAck);
   t.feed(server_fin);
   t.set_nxt(kServer, server_fin.seq + 1);
-  EXPECT_EQ(t.f.phase, Phase::kClosing);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kClosing);
   t.send(kClient, kAck);  // acknowledges the server's FIN
-  EXPECT_EQ(t.f.phase, Phase::kClosing);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kClosing);
   t.send(kServer, kAck);  // and the server the client's
-  EXPECT_EQ(t.f.phase, Phase::kTimeWait);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kTimeWait);
 }
 
 TEST(TrackFin, FinAsFirstPacketIsAHalfClosedPickUp) {
   Tracked t;
   t.now_ms = 1234;
   t.send(kServer, kFin | kAck);
-  EXPECT_EQ(t.f.phase, Phase::kHalfClosed);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kHalfClosed);
   EXPECT_TRUE(t.f.has(FlowEntry::kMidstream));
   EXPECT_TRUE(t.dir(kServer).has(DirState::kFinSeen));
   EXPECT_NE(t.f.fin_ms, 0u);
@@ -439,7 +439,7 @@ TEST(TrackRetransmit, SameSegmentAgainCountsNewDataResets) {
   const TrackNote n = t.feed(lost);
   EXPECT_TRUE(n.retransmit);
   EXPECT_EQ(t.dir(kServer).retransmits, 0);
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
 }
 
 TEST(TrackRetransmit, SynAndSynAckRetransmissions) {
@@ -452,7 +452,7 @@ TEST(TrackRetransmit, SynAndSynAckRetransmissions) {
   EXPECT_TRUE(n.retransmit);
   EXPECT_FALSE(n.reused);
   EXPECT_EQ(t.f.flow_id, id);
-  EXPECT_EQ(t.f.phase, Phase::kSynSent);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kSynSent);
   EXPECT_EQ(t.dir(kClient).retransmits, 1);
   EXPECT_EQ(t.dir(kClient).packets, 2);
   const SegmentSpec syn_ack = t.make(kServer, kSyn | kAck);
@@ -460,9 +460,9 @@ TEST(TrackRetransmit, SynAndSynAckRetransmissions) {
   n = t.feed(syn_ack);
   EXPECT_TRUE(n.retransmit);
   EXPECT_EQ(t.dir(kServer).retransmits, 1);
-  EXPECT_EQ(t.f.phase, Phase::kSynReceived);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kSynReceived);
   t.send(kClient, kAck);
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
 }
 
 // A SPAN port that sees the SYN on two mirrored links: copies microseconds
@@ -521,7 +521,7 @@ TEST(TrackKeepalive, NotCountedBeforeTheHandshakeCompletes) {
   odd.seq = t.nxt(kClient) - 1;
   odd.ack += 3;  // does not complete the handshake
   t.feed(odd);
-  EXPECT_EQ(t.f.phase, Phase::kSynReceived);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kSynReceived);
   EXPECT_EQ(t.dir(kClient).keepalives, 0);
 }
 
@@ -576,7 +576,7 @@ TEST(TrackMidstream, LearnsEachDirectionFromItsFirstSegment) {
   first.ack = 0xFFFFFFF0u;
   first.window = 300;
   t.feed(first);
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
   EXPECT_TRUE(t.f.has(FlowEntry::kMidstream));
   EXPECT_FALSE(t.f.has(FlowEntry::kOriginKnown));
   EXPECT_EQ(t.dir(kClient).isn, 5000u);
@@ -598,7 +598,7 @@ TEST(TrackMidstream, LearnsEachDirectionFromItsFirstSegment) {
   EXPECT_EQ(t.dir(kServer).snd_nxt, 0xB8u);
   EXPECT_EQ(t.window(kServer), 1000u << 14);
   EXPECT_TRUE(t.f.has(FlowEntry::kTsNegotiated));  // both sides carry timestamps
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
   EXPECT_FALSE(t.f.has(FlowEntry::kWsNegotiated));
 }
 
@@ -616,13 +616,13 @@ TEST(TrackMidstream, SynAckWithoutItsSynNamesTheClient) {
   Tracked t;
   t.set_nxt(kClient, t.nxt(kClient) + 1);  // the SYN we did not see
   t.send(kServer, kSyn | kAck);
-  EXPECT_EQ(t.f.phase, Phase::kSynReceived);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kSynReceived);
   EXPECT_TRUE(t.f.has(FlowEntry::kMidstream));
   EXPECT_TRUE(t.f.has(FlowEntry::kOriginKnown));
   EXPECT_EQ(t.f.origin_side(), t.side(kClient));
   EXPECT_TRUE(t.dir(kServer).has(DirState::kSynSeen));
   t.send(kClient, kAck);
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
   EXPECT_EQ(t.window(kClient), 1000u << 14);  // scale still unknown
 }
 
@@ -693,7 +693,7 @@ TEST(TrackBaseline, Ipv6HasNoIpIdVotes) {
   t.establish();
   EXPECT_EQ(t.dir(kClient).ipid_votes, 0);
   EXPECT_EQ(t.dir(kServer).ipid_votes, 0);
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
 }
 
 TEST(TrackBaseline, BadChecksumAmongTheFirstPacketsMarksTheSide) {
@@ -756,7 +756,7 @@ TEST_P(TrackReuse, SynOnAnOldTuple) {
   t.send(kServer, kFin | kAck);
   t.send(kClient, kFin | kAck);
   t.send(kServer, kAck);
-  ASSERT_EQ(t.f.phase, Phase::kTimeWait);
+  ASSERT_EQ(Phase{t.f.phase}, Phase::kTimeWait);
   if (row.phase_before != Phase::kTimeWait) t.f.phase = row.phase_before;
   const uint32_t old_nxt = t.dir(kClient).snd_nxt;
   const uint64_t old_id = t.f.flow_id;
@@ -767,7 +767,7 @@ TEST_P(TrackReuse, SynOnAnOldTuple) {
   EXPECT_TRUE(n.reused);
   EXPECT_FALSE(n.retransmit);
   EXPECT_EQ(t.f.has(FlowEntry::kTimeWaitConflict), row.conflict);
-  EXPECT_EQ(t.f.phase, Phase::kSynSent);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kSynSent);
   EXPECT_NE(t.f.flow_id, old_id);
   EXPECT_EQ(t.dir(kClient).isn, syn_seq);
   EXPECT_EQ(t.dir(kClient).snd_nxt, syn_seq + 1);
@@ -778,7 +778,7 @@ TEST_P(TrackReuse, SynOnAnOldTuple) {
   // The new connection proceeds normally.
   t.send(kServer, kSyn | kAck);
   t.send(kClient, kAck);
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -810,14 +810,14 @@ TEST(TrackSynOnEstablished, KeepsTheConnection) {
   syn.ttl = 100;
   const TrackNote n = t.feed(syn);
   EXPECT_FALSE(n.reused);
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
   EXPECT_EQ(t.f.flow_id, id);
   EXPECT_EQ(t.dir(kClient).snd_nxt, client_nxt);
   EXPECT_EQ(t.dir(kServer).snd_nxt, server_nxt);
   EXPECT_TRUE(t.dir(kServer).has(DirState::kSeen));
   t.send(kServer, kPsh | kAck, 100);  // the connection goes on
   t.send(kClient, kAck);
-  EXPECT_EQ(t.f.phase, Phase::kEstablished);
+  EXPECT_EQ(Phase{t.f.phase}, Phase::kEstablished);
   EXPECT_EQ(t.dir(kServer).snd_nxt, server_nxt + 100);
 }
 

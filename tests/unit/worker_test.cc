@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <ostream>
+#include <random>
 #include <set>
 #include <sstream>
 #include <string>
@@ -371,7 +372,7 @@ TEST(WorkerFlow, AcceptedResetClosesTheFlow) {
     ASSERT_EQ(last.validity, Validity::exact) << describe(last);
     const FlowEntry* f = r.flow_of(last);
     ASSERT_NE(f, nullptr);
-    EXPECT_EQ(f->phase, Phase::kClosed);
+    EXPECT_EQ(Phase{f->phase}, Phase::kClosed);
     EXPECT_EQ(f->flow_id, last.flow_id);
   }
 }
@@ -392,7 +393,7 @@ TEST(WorkerFlow, ForgedOrUnacceptedResetLeavesTheFlowOpen) {
     }
     const FlowEntry* f = r.flow_of(rsts.back());
     ASSERT_NE(f, nullptr);
-    EXPECT_EQ(f->phase, Phase::kEstablished);
+    EXPECT_EQ(Phase{f->phase}, Phase::kEstablished);
   }
 }
 
@@ -429,7 +430,7 @@ TEST(WorkerFlow, DataAfterRstRevisesTheResetOnce) {
     EXPECT_EQ(r.counters().rst_evidence[static_cast<int>(Evidence::data_after_rst)], 1u);
     const FlowEntry* f = r.flow_of(rst);
     ASSERT_NE(f, nullptr);
-    EXPECT_EQ(f->phase, Phase::kEstablished);  // not kClosed: the reset was not real
+    EXPECT_EQ(Phase{f->phase}, Phase::kEstablished);  // not kClosed: the reset was not real
   }
 }
 
@@ -451,7 +452,7 @@ TEST(WorkerFlow, BothDirectionsRevisesTheEarlierReset) {
     EXPECT_EQ(updates[0].to_server, rsts[0].to_server);
     const FlowEntry* f = r.flow_of(rsts[0]);
     ASSERT_NE(f, nullptr);
-    EXPECT_NE(f->phase, Phase::kClosed);
+    EXPECT_NE(Phase{f->phase}, Phase::kClosed);
   }
 }
 
@@ -601,38 +602,82 @@ TEST(WorkerBursts, BurstBoundariesDoNotChangeVerdicts) {
 
 // ---- Bounded resources ---------------------------------------------------------------------
 
-// A worker whose table is full of established connections refuses a SYN
-// flood (counted) and keeps judging the connections it tracks.
-TEST(WorkerResources, SynFloodDoesNotDisplaceEstablishedFlows) {
+// Floods of new tuples at 10x the table's capacity, with established
+// traffic going on, against a table full of established two-way
+// connections: none of them loses its state, and a forged exact reset on
+// one of them in the middle of the flood is still labelled forged and
+// dropped. Parameter: the flood's TCP flags (0: data segments).
+class WorkerFlood : public ::testing::TestWithParam<uint8_t> {};
+
+TEST_P(WorkerFlood, EstablishedConnectionsKeepTheirState) {
+  const uint8_t flood_flags = GetParam();
+  constexpr int kConns = 200;
+  constexpr int kFlood = 10 * kConns;
   WorkerParams params = small_params();
-  params.flow.capacity = 64;
+  params.flow.capacity = kConns;
   scenario::Capture cap;
   std::vector<scenario::Conn> conns;
-  conns.reserve(64);
-  for (int i = 0; i < 64; ++i) {
-    conns.emplace_back(cap, scenario::ConnOptions{}, "10.1.0." + std::to_string(i % 200 + 1),
+  conns.reserve(kConns);
+  for (int i = 0; i < kConns; ++i) {
+    conns.emplace_back(cap, scenario::ConnOptions{}, "10.1." + std::to_string(i / 200) + "." +
+                                                         std::to_string(i % 200 + 1),
                        static_cast<uint16_t>(30000 + i), "10.2.0.1", 443);
     conns.back().handshake();
     conns.back().data(scenario::kClient, 100);
     conns.back().data(scenario::kServer, 100);
   }
-  for (int i = 0; i < 300; ++i) {
-    scenario::Conn flood(cap, scenario::ConnOptions{}, "198.51.100.7",
-                         static_cast<uint16_t>(1024 + i), "10.2.0.1", 443);
-    flood.send(scenario::kClient, kSyn);
+  std::mt19937 rng(static_cast<unsigned>(flood_flags) * 7 + 1);
+  const int victim = 117;
+  for (int i = 0; i < kFlood; ++i) {
+    // Random sources toward the servers, each a new tuple.
+    const std::string src = "198." + std::to_string(18 + rng() % 2) + "." +
+                            std::to_string(rng() % 256) + "." + std::to_string(rng() % 256);
+    scenario::Conn flood(cap, scenario::ConnOptions{}, src,
+                         static_cast<uint16_t>(1024 + rng() % 60000), "10.2.0.1", 443);
+    if (flood_flags == 0) {
+      flood.data(scenario::kClient, 64);
+    } else {
+      flood.send(scenario::kClient, flood_flags);
+    }
+    if (i % 10 == 0) conns[(i / 10) % kConns].data(scenario::kClient, 10);  // traffic goes on
+    if (i == kFlood / 2) cap.add(conns[victim].forge_rst(scenario::kServer));
   }
-  conns[17].rst(scenario::kServer);
   Replay r(params);
   r.run(cap.packets());
-  EXPECT_EQ(r.counters().flow_insert_refused, 300u);
-  EXPECT_EQ(r.counters().flow_evicted_established, 0u);
-  EXPECT_EQ(r.worker().flows().size(), 64u);
+  const Counters& c = r.counters();
+  EXPECT_EQ(c.flow_evicted_closed + c.flow_expired, 0u);
+  if (flood_flags != kRst) EXPECT_EQ(c.flow_insert_refused, static_cast<uint64_t>(kFlood));
+  // Every established connection (10.1.x.y <-> 10.2.0.1) is still there,
+  // seen both ways.
+  int kept = 0;
+  r.worker().flows().for_each([&](const FlowEntry& f) {
+    const uint8_t* a = f.key.addr_a.bytes;
+    if (a[12] == 10 && a[13] == 1 && f.two_way()) ++kept;
+  });
+  EXPECT_EQ(kept, kConns);
   const auto rsts = r.rsts();
-  ASSERT_EQ(rsts.size(), 1u);
-  EXPECT_EQ(rsts[0].validity, Validity::exact);
-  EXPECT_EQ(rsts[0].label, Label::legit);
-  EXPECT_EQ(rsts[0].cause, Cause::abortive_close);
+  const auto forged = std::find_if(rsts.begin(), rsts.end(), [](const RstEvent& e) {
+    return e.src_port == 443 && e.dst_port == 30000 + victim;
+  });
+  ASSERT_NE(forged, rsts.end());
+  EXPECT_EQ(forged->validity, Validity::exact);
+  EXPECT_EQ(forged->label, Label::forged);
+  EXPECT_EQ(forged->action, Action::drop);
+  EXPECT_EQ(r.dispositions[forged->packet_number - 1], Disposition::kDrop);
 }
+
+INSTANTIATE_TEST_SUITE_P(Kinds, WorkerFlood,
+                         ::testing::Values(kSyn, static_cast<uint8_t>(kSyn | kAck), kAck, kRst,
+                                           uint8_t{0}),
+                         [](const ::testing::TestParamInfo<uint8_t>& info) {
+                           switch (info.param) {
+                             case kSyn: return std::string("syn");
+                             case kSyn | kAck: return std::string("syn_ack");
+                             case kAck: return std::string("ack");
+                             case kRst: return std::string("rst");
+                             default: return std::string("data");
+                           }
+                         });
 
 // A burst with no TCP frame in it (ARP, say) must not disturb the flow
 // table: collection runs with the burst's time, and such a burst has none.
