@@ -307,6 +307,7 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
       wp.can_drop = inline_mode && !live.alert_only;
       wp.verbosity = cfg.output.verbosity;
       wp.hold = cfg.hold;
+      wp.pools = cfg.pools;
       for (uint16_t w = 0; w < nworkers; ++w) {
         const std::string name = "rg_events_" + std::to_string(w);
         rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(RstEvent), live.event_ring,

@@ -4,12 +4,14 @@
 
 #include <cstdio>
 #include <cstring>
+#include <new>
 #include <vector>
 
 #include "app/live.h"
 #include "app/offline.h"
 #include "app/options.h"
 #include "config/config.h"
+#include "core/flow_table.h"
 
 namespace {
 
@@ -61,9 +63,20 @@ int main(int argc, char** argv) {
     return kExitUsage;
   }
   spdlog::set_level(spdlog::level::from_str(cfg.output.log_level));
-  if (options->mode == "offline") return rstguard::app::run_offline(*options, cfg);
-  // Live: EAL gets argv[0] and what came before "--".
-  std::vector<char*> eal(argv, argv + (first == 0 ? 1 : first));
-  eal.push_back(nullptr);
-  return rstguard::app::run_live(static_cast<int>(eal.size() - 1), eal.data(), *options, cfg);
+  // A flow table or pool the machine cannot hold is the configuration's
+  // fault: a clear error and the usage exit status, not SIGABRT.
+  try {
+    if (options->mode == "offline") return rstguard::app::run_offline(*options, cfg);
+    // Live: EAL gets argv[0] and what came before "--".
+    std::vector<char*> eal(argv, argv + (first == 0 ? 1 : first));
+    eal.push_back(nullptr);
+    return rstguard::app::run_live(static_cast<int>(eal.size() - 1), eal.data(), *options, cfg);
+  } catch (const rstguard::CapacityError& e) {
+    spdlog::error("{}", e.what());
+    return kExitUsage;
+  } catch (const std::bad_alloc&) {
+    spdlog::error("cannot allocate the flow table, pools and hold queue this configuration "
+                  "asks for: lower flow_table.capacity, pools or hold.max_packets");
+    return kExitUsage;
+  }
 }

@@ -75,6 +75,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
   wp.max_events_per_second = cfg.output.max_events_per_second;
   wp.verbosity = cfg.output.verbosity;
   wp.hold = cfg.hold;
+  wp.pools = cfg.pools;
   auto worker = std::make_unique<Worker>(wp);
   // The policy in force; SIGHUP swaps it between bursts (one thread here,
   // so the swap needs no grace period).

@@ -326,6 +326,18 @@ void read_output(const Entry& section, OutputConfig& output) {
       });
 }
 
+void read_pools(const Entry& section, PoolParams& p) {
+  constexpr uint32_t kMaxPool = 1u << 24;
+  read_section(section, {
+                            {"reset_history", integer_into(p.reset_history, 1, kMaxPool)},
+                            {"triggers", integer_into(p.triggers, 1, kMaxPool)},
+                            {"reassembly", integer_into(p.reassembly, 1, 1u << 16)},
+                            {"host_ttl", integer_into(p.host_ttl, 1, kMaxPool)},
+                            {"destinations", integer_into(p.destinations, 1, kMaxPool)},
+                            {"rate_limit", integer_into(p.rate_limit, 1, kMaxPool)},
+                        });
+}
+
 void read_hold(const Entry& section, HoldParams& hold) {
   read_section(section, {
                             {"max_time", duration_into(hold.max_time_ns)},
@@ -617,6 +629,7 @@ Config read_config(const YAML::Node& root) {
                    {"actions", [&c](const Entry& e) { read_actions(e, c.actions); }},
                    {"output", [&c](const Entry& e) { read_output(e, c.output); }},
                    {"hold", [&c](const Entry& e) { read_hold(e, c.hold); }},
+                   {"pools", [&c](const Entry& e) { read_pools(e, c.pools); }},
                    {"live", [&c](const Entry& e) { read_live(e, c.live); }},
                    {"burst_size", integer_into(c.burst_size, 1, kMaxBurstSize)},
                    {"triggers", [&c](const Entry& e) { read_triggers(e, c.triggers); }},

@@ -75,6 +75,7 @@ struct Config {
   JudgeParams judge;
   ActionPolicy actions;
   HoldParams hold;
+  PoolParams pools;
   OutputConfig output;
   LiveConfig live;
   TriggerConfig triggers;

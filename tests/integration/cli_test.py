@@ -162,6 +162,19 @@ def config_errors_name_file_line_column_and_exit_2():
 
 
 @test
+def a_flow_table_too_big_for_the_machine_is_a_clear_error():
+    # 2^28 flows need about 49 GiB: refused at start with the size and what
+    # to lower, exit 2, no abort (under ASan too: its allocator returns null).
+    env = dict(os.environ)
+    env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + ":allocator_may_return_null=1"
+    r = subprocess.run([rstguard, "-q", "-r", demo, "-e", path("huge.json"),
+                        "--flow-capacity", str(1 << 28)],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    assert r.returncode == 2, (r.returncode, r.stderr)
+    assert "MiB for a flow table of 268435456 flows" in r.stderr and "--flow-capacity" in r.stderr, r.stderr
+
+
+@test
 def usage_errors_exit_2():
     for args in (["--bogus"], ["-r"], [], ["-r", demo, "--verbosity", "loud"],
                  ["-r", demo, "--flow-capacity", "0"], ["-r", demo, "--mode", "sideways"],

@@ -40,6 +40,12 @@ const std::set<std::string> kAllKeys = {
     "live.event_ring",
     "live.alert_only",
     "live.drop_held_on_exit",
+    "pools.reset_history",
+    "pools.triggers",
+    "pools.reassembly",
+    "pools.host_ttl",
+    "pools.destinations",
+    "pools.rate_limit",
     "live.rehash",
     "flow_table.capacity",
     "flow_table.hash_seed",
@@ -130,6 +136,12 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.judge.idle_gap_ns, b.judge.idle_gap_ns);
   EXPECT_EQ(a.judge.quick_close_ns, b.judge.quick_close_ns);
   EXPECT_EQ(a.judge.retransmit_threshold, b.judge.retransmit_threshold);
+  EXPECT_EQ(a.pools.reset_history, b.pools.reset_history);
+  EXPECT_EQ(a.pools.triggers, b.pools.triggers);
+  EXPECT_EQ(a.pools.reassembly, b.pools.reassembly);
+  EXPECT_EQ(a.pools.host_ttl, b.pools.host_ttl);
+  EXPECT_EQ(a.pools.destinations, b.pools.destinations);
+  EXPECT_EQ(a.pools.rate_limit, b.pools.rate_limit);
   EXPECT_EQ(a.judge.keepalive_threshold, b.judge.keepalive_threshold);
   EXPECT_EQ(a.judge.forged_score, b.judge.forged_score);
   EXPECT_EQ(a.judge.suspicious_score, b.judge.suspicious_score);
@@ -238,6 +250,13 @@ rules: [{name: web, server: [192.0.2.0/24], server_ports: [443, "8000-8100"], ac
 hold:
   max_time: 50ms
   max_packets: 64
+pools:
+  reset_history: 1
+  triggers: 2
+  reassembly: 3
+  host_ttl: 5
+  destinations: 6
+  rate_limit: 7
 live:
   mode: mirror
   ports: [2, 3]
@@ -266,6 +285,12 @@ burst_size: 64
   ASSERT_EQ(leaf_keys(yaml), kAllKeys);
   const Config c = load(yaml);
   EXPECT_EQ(c.flow.capacity, 1024u);
+  EXPECT_EQ(c.pools.reset_history, 1u);
+  EXPECT_EQ(c.pools.triggers, 2u);
+  EXPECT_EQ(c.pools.reassembly, 3u);
+  EXPECT_EQ(c.pools.host_ttl, 5u);
+  EXPECT_EQ(c.pools.destinations, 6u);
+  EXPECT_EQ(c.pools.rate_limit, 7u);
   EXPECT_EQ(c.flow_hash_seed, std::optional<uint64_t>(12345));
   EXPECT_EQ(c.flow.timeouts.embryonic_ns, 5 * kNsPerSec);
   EXPECT_EQ(c.flow.timeouts.established_ns, 7200 * kNsPerSec);
@@ -358,6 +383,9 @@ TEST(Config, LiveSectionErrors) {
             "t.yaml:2:14: live.ports[1]: expected an integer, got 'x'");
   EXPECT_EQ(error_of("live:\n  workers: 129\n"),
             "t.yaml:2:12: live.workers: must be between 0 and 128, got 129");
+  EXPECT_EQ(error_of("pools:\n  reset_history: 0\n"),
+            "t.yaml:2:18: pools.reset_history: must be between 1 and 16777216, got 0");
+  EXPECT_EQ(error_of("pools:\n  hosts: 4\n").substr(0, 16), "t.yaml:2:3: unkn");  // unknown key
   EXPECT_EQ(error_of("flow_table:\n  hash_seed: -3\n"),
             "t.yaml:2:14: flow_table.hash_seed: must be at least 0, got -3");
   EXPECT_FALSE(load_config_string("flow_table:\n  hash_seed: auto\n", "t.yaml")

@@ -2,6 +2,9 @@
 // next packets; its sender talking drops it, silence releases it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <random>
+#include <string>
 #include <vector>
 
 #include "core/headers.h"
@@ -197,6 +200,195 @@ TEST(Hold, ShutdownReleasesOrDropsByPolicy) {
               drop ? Disposition::kDrop : Disposition::kForward);
     const Counters& c = box.worker.counters();
     EXPECT_EQ(c.pkt_forwarded + c.pkt_dropped, c.pkt_total);
+  }
+}
+
+// A raced reset held while resets hit 10,000 other established connections
+// within its hold time, at the smallest reset-history pool the
+// configuration allows (1) and at the default: the held reset keeps its
+// history and hold, so the sender's next segment drops it; the others'
+// resets are judged all the same and the refusals are counted.
+class HoldUnderPressure : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(HoldUnderPressure, TheHeldResetIsDroppedWhateverOtherFlowsDo) {
+  constexpr int kOthers = 10000;
+  WorkerParams params = hold_params();
+  params.flow.capacity = 16384;
+  params.pools.reset_history = GetParam();
+  HeldReset s;
+  scenario::Capture others_cap(s.cap.now_ns());
+  std::vector<scenario::Conn> others;
+  others.reserve(kOthers);
+  for (int i = 0; i < kOthers; ++i) {
+    others.emplace_back(others_cap, scenario::ConnOptions{},
+                        "10.3." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1),
+                        static_cast<uint16_t>(20000 + i % 40000), "10.4.0.1", 443);
+    others.back().handshake();
+    others.back().data(kClient, 50);
+    others.back().data(kServer, 50);
+  }
+  const size_t established = others_cap.packets().size();
+  others_cap.advance_ms(1);
+  for (int i = 0; i < kOthers; ++i) others[i].rst(i % 2 == 0 ? kServer : kClient);
+
+  Box box(params);
+  for (size_t i = 0; i < established; ++i) box.feed(others_cap.packets()[i]);
+  for (const auto& p : s.before) box.feed(p);
+  ASSERT_EQ(box.feed(s.rst), Disposition::kHold);
+  for (size_t i = established; i < others_cap.packets().size(); ++i) {
+    box.feed(others_cap.packets()[i]);
+  }
+  box.expire(s.rst.ts_ns + 50 * kNsPerMs);  // well within the 100 ms hold
+  EXPECT_TRUE(box.dropped.empty());
+  s.cap.advance_ms(60);
+  s.conn.data(kServer, 300);  // the supposed sender is alive
+  box.feed(s.cap.packets().back());
+  ASSERT_EQ(box.dropped.size(), 1u);
+  EXPECT_EQ(box.dropped[0], &s.rst);
+  const Counters& c = box.worker.counters();
+  EXPECT_EQ(c.hold_dropped, 1u);
+  EXPECT_EQ(c.hold_released, 0u);
+  EXPECT_EQ(c.rst_total, kOthers + 1u);
+  // Each other connection takes an entry while any is left; the rest are
+  // refused and counted, one each.
+  const uint64_t fit = std::min<uint64_t>(kOthers, GetParam() - 1);
+  EXPECT_EQ(c.pool_history_refused, kOthers - fit);
+  EXPECT_EQ(box.worker.history_pool().used(), fit + 1);
+  size_t limited = 0;
+  for (const RstEvent& e : box.events) {
+    if (e.type == EventType::kRst && (e.limits & kLimitHistoryPool) != 0) ++limited;
+  }
+  EXPECT_EQ(limited, kOthers - fit);
+  const RstEvent& u = box.events.back();
+  EXPECT_EQ(u.type, EventType::kRstUpdate);
+  EXPECT_EQ(u.label, Label::forged);
+  EXPECT_EQ(u.action, Action::drop);
+}
+
+INSTANTIATE_TEST_SUITE_P(Pools, HoldUnderPressure, ::testing::Values(1u, 4096u),
+                         [](const ::testing::TestParamInfo<uint32_t>& info) {
+                           return "reset_history_" + std::to_string(info.param);
+                         });
+
+// A held flow is pinned: it neither expires nor yields to new tuples while
+// its reset waits, and the hold's end unpins it.
+TEST(Hold, AHeldFlowIsPinnedUntilTheHoldEnds) {
+  WorkerParams params = hold_params();
+  params.flow.capacity = 1;  // the held connection is the only entry
+  params.flow.timeouts.established_ns = 10 * kNsPerMs;  // shorter than the hold
+  HeldReset s;
+  Box box(params);
+  for (const auto& p : s.before) box.feed(p);
+  ASSERT_EQ(box.feed(s.rst), Disposition::kHold);
+  scenario::Capture flood(s.rst.ts_ns + 20 * kNsPerMs);  // past the flow timeout
+  for (int i = 0; i < 50; ++i) {
+    scenario::Conn c(flood, HeldReset::options(), "198.18.0." + std::to_string(i + 1), 5000, "10.2.0.20",
+                     443);
+    c.send(kClient, kAck);
+  }
+  for (const auto& p : flood.packets()) box.feed(p);
+  EXPECT_EQ(box.worker.counters().flow_insert_refused, 50u);
+  EXPECT_EQ(box.worker.flows().size(), 1u);
+  // The sender talks after the flow's own timeout: the hold still finds it.
+  s.cap.advance_ms(30);
+  s.conn.data(kServer, 10);
+  box.feed(s.cap.packets().back());
+  ASSERT_EQ(box.dropped.size(), 1u);
+  EXPECT_EQ(box.dropped[0], &s.rst);
+  // Unpinned: the flow may now expire and yield.
+  scenario::Capture later(s.cap.now_ns() + 1000 * kNsPerMs);
+  scenario::Conn n(later, HeldReset::options(), "198.18.1.1", 5000, "10.2.0.20", 443);
+  n.send(kClient, kAck);
+  box.feed(later.packets().back());
+  EXPECT_EQ(box.worker.counters().flow_insert_refused, 50u);
+}
+
+// Property: whatever other connections do (handshakes, data, genuine and
+// forged resets, one-way floods, time passing within the hold), one held
+// connection's reset history, hold and trigger state stay as they were,
+// with pools and table small enough that every structure is contended.
+TEST(Hold, NothingOtherFlowsDoReachesOneFlowsState) {
+  std::mt19937 rng(2026);
+  for (int round = 0; round < 20; ++round) {
+    SCOPED_TRACE(round);
+    WorkerParams params = hold_params();
+    params.flow.capacity = 48;
+    params.pools.reset_history = 4;
+    params.pools.triggers = 2;
+    params.pools.reassembly = 1;
+    params.pools.host_ttl = 2;
+    params.pools.destinations = 2;
+    params.hold.max_time_ns = 10 * kNsPerSec;
+    HeldReset s;
+    Box box(params);
+    for (const auto& p : s.before) box.feed(p);
+    ASSERT_EQ(box.feed(s.rst), Disposition::kHold);
+    const auto target = [&]() -> const FlowEntry* {
+      const FlowEntry* found = nullptr;
+      box.worker.flows().for_each([&](const FlowEntry& f) {
+        if (f.key.port_a == 443 || f.key.port_b == 443) {
+          if ((f.key.port_a == 40000 || f.key.port_b == 40000)) found = &f;
+        }
+      });
+      return found;
+    };
+    const FlowEntry* f0 = target();
+    ASSERT_NE(f0, nullptr);
+    const uint64_t flow_id = f0->flow_id;
+    const uint32_t history_ref = f0->history;
+    const RstHistory before = *box.worker.history_of(*f0);
+    ASSERT_NE(before.hold, 0u);
+    scenario::Capture other(s.rst.ts_ns);
+    std::vector<scenario::Conn> conns;
+    conns.reserve(400);
+    size_t fed = 0;
+    for (int step = 0; step < 400; ++step) {
+      const int kind = static_cast<int>(rng() % 6);
+      if (kind == 0 || conns.empty()) {
+        conns.emplace_back(other, HeldReset::options(),
+                           "10.5." + std::to_string(rng() % 4) + "." + std::to_string(rng() % 250 + 1),
+                           static_cast<uint16_t>(1024 + rng() % 60000),
+                           rng() % 2 ? "10.2.0.20" : "10.6.0.1", 443);
+        conns.back().handshake();
+      } else {
+        scenario::Conn& c = conns[rng() % conns.size()];
+        switch (kind) {
+          case 1: c.data(static_cast<int>(rng() % 2), 1 + rng() % 200); break;
+          case 2: c.rst(static_cast<int>(rng() % 2)); break;
+          case 3: other.add(c.forge_rst(static_cast<int>(rng() % 2))); break;
+          case 4: {
+            scenario::Conn one(other, HeldReset::options(), "198.19.0." + std::to_string(rng() % 250 + 1),
+                               static_cast<uint16_t>(rng() % 65536), "10.2.0.20", 443);
+            one.send(kClient, rng() % 2 ? kAck : (kSyn | kAck));
+            break;
+          }
+          default: other.advance_ms(rng() % 20); break;
+        }
+      }
+      for (; fed < other.packets().size(); ++fed) box.feed(other.packets()[fed]);
+      const FlowEntry* f = target();
+      ASSERT_NE(f, nullptr) << "step " << step << ": the held flow is gone";
+      ASSERT_EQ(f->flow_id, flow_id);
+      ASSERT_EQ(f->history, history_ref);
+      ASSERT_TRUE(f->has(FlowEntry::kHoldPending));
+      const RstHistory* h = box.worker.history_of(*f);
+      ASSERT_NE(h, nullptr);
+      ASSERT_EQ(h->flow_id, before.flow_id);
+      ASSERT_EQ(h->hold, before.hold);
+      ASSERT_EQ(h->seq, before.seq);
+      ASSERT_EQ(h->ms, before.ms);
+      ASSERT_EQ(h->side, before.side);
+      ASSERT_EQ(h->race_open, before.race_open);
+      ASSERT_EQ(h->event.packet_number, before.event.packet_number);
+      ASSERT_EQ(h->event.label, before.event.label);
+      ASSERT_TRUE(box.dropped.empty() ||
+                  std::find(box.dropped.begin(), box.dropped.end(), &s.rst) == box.dropped.end());
+    }
+    // And the hold still works.
+    s.cap.advance_ms(1);
+    s.conn.data(kServer, 10);
+    box.feed(s.cap.packets().back());
+    EXPECT_NE(std::find(box.dropped.begin(), box.dropped.end(), &s.rst), box.dropped.end());
   }
 }
 
