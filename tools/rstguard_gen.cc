@@ -2,6 +2,7 @@
 // and variant) and the bundled demo capture.
 //   rstguard-gen --out DIR          every scenario, DIR/NAME.pcap
 //   rstguard-gen --demo FILE        the demo capture
+//   rstguard-gen --pressure DIR     the flood and held-reset pressure captures
 //   rstguard-gen --list             scenario names
 #include <cstdio>
 #include <cstring>
@@ -15,8 +16,9 @@ int main(int argc, char** argv) {
     for (const NamedCapture& s : all_scenarios()) std::puts(s.name.c_str());
     return 0;
   }
-  if (argc != 3 || (std::strcmp(argv[1], "--out") != 0 && std::strcmp(argv[1], "--demo") != 0)) {
-    std::fputs("usage: rstguard-gen --out DIR | --demo FILE | --list\n", stderr);
+  if (argc != 3 || (std::strcmp(argv[1], "--out") != 0 && std::strcmp(argv[1], "--demo") != 0 &&
+                    std::strcmp(argv[1], "--pressure") != 0)) {
+    std::fputs("usage: rstguard-gen --out DIR | --pressure DIR | --demo FILE | --list\n", stderr);
     return 2;
   }
   std::string error;
@@ -27,8 +29,9 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  const bool pressure = std::strcmp(argv[1], "--pressure") == 0;
   int written = 0;
-  for (const NamedCapture& s : all_scenarios()) {
+  for (const NamedCapture& s : pressure ? pressure_captures() : all_scenarios()) {
     const std::string path = std::string(argv[2]) + "/" + s.name + ".pcap";
     if (!s.capture.write_pcap(path, &error)) {
       std::fprintf(stderr, "rstguard-gen: %s\n", error.c_str());

@@ -113,6 +113,16 @@ class FlowTable {
   // Frees expired entries among the next `budget` slots. Returns how many.
   size_t collect(uint32_t now_ms, size_t budget);
 
+  // The entry for `key`, expired or not (nullptr: none). For rare,
+  // bounded uses (a full pool taking an entry back), not per packet.
+  FlowEntry* find_any(const FlowKey& key, uint64_t hash) {
+    const uint16_t tag = slot_tag(hash);
+    for (size_t i = home(hash);; i = next(i)) {
+      if (tags_[i] == 0) return nullptr;
+      if (tags_[i] == tag && table_[i].key == key) return &table_[i];
+    }
+  }
+
   // Whether `key` has an entry, expired or not (for after-run checks).
   bool contains(const FlowKey& key) const {
     const uint64_t hash = hasher_(key);

@@ -36,6 +36,8 @@ struct Held {
   FlowKey key{};   // the flow it pins, found again by key and hash
   uint64_t hash = 0;
   uint32_t history = 0;  // the flow's reset history entry (pool reference)
+  uint32_t resets = 0;   // RstHistory::resets when it was held
+  uint8_t side = 0;      // the flow side the held reset claims to come from
   bool in_use = false;
 };
 

@@ -19,6 +19,9 @@ namespace rstguard {
 // and frees with the flow. Times are worker ms; 0 means "none".
 struct RstHistory {
   uint64_t flow_id = 0;          // the owner (a check: the pool gives it one flow)
+  FlowKey key{};                 // the owner's key and table hash: a full pool
+  uint64_t hash = 0;             // may take the entry back from a lesser flow
+  uint32_t resets = 0;           // resets recorded here (names the newest)
   uint32_t seq = 0;            // newest reset's seq
   uint32_t ms = 0;             // newest reset's time
   uint32_t side_ms[2] = {0, 0};         // newest reset sent by each side

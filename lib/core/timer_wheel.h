@@ -26,7 +26,8 @@ class TimerWheel {
     while (b < buckets) b <<= 1;
     mask_ = b - 1;
     head_ = std::make_unique<uint32_t[]>(b);
-    for (uint32_t i = 0; i < b; ++i) head_[i] = kNone;
+    tail_ = std::make_unique<uint32_t[]>(b);
+    for (uint32_t i = 0; i < b; ++i) head_[i] = tail_[i] = kNone;
     next_ = std::make_unique<uint32_t[]>(entries);
     prev_ = std::make_unique<uint32_t[]>(entries);
     deadline_ = std::make_unique<uint32_t[]>(entries);
@@ -47,10 +48,15 @@ class TimerWheel {
     if (!seq_gt(deadline_ms, last_ms_)) deadline_ms = last_ms_ + 1;
     const uint32_t b = deadline_ms & mask_;
     deadline_[id] = deadline_ms;
-    prev_[id] = kNone;
-    next_[id] = head_[b];
-    if (head_[b] != kNone) prev_[head_[b]] = id;
-    head_[b] = id;
+    // At the tail: ids due in the same tick fire in the order they came.
+    next_[id] = kNone;
+    prev_[id] = tail_[b];
+    if (tail_[b] != kNone) {
+      next_[tail_[b]] = id;
+    } else {
+      head_[b] = id;
+    }
+    tail_[b] = id;
     armed_[id] = true;
     ++armed_count_;
   }
@@ -63,7 +69,11 @@ class TimerWheel {
     } else {
       head_[b] = next_[id];
     }
-    if (next_[id] != kNone) prev_[next_[id]] = prev_[id];
+    if (next_[id] != kNone) {
+      prev_[next_[id]] = prev_[id];
+    } else {
+      tail_[b] = prev_[id];
+    }
     armed_[id] = false;
     --armed_count_;
   }
@@ -109,6 +119,7 @@ class TimerWheel {
   uint32_t last_ms_ = 0;
   bool started_ = false;
   std::unique_ptr<uint32_t[]> head_;
+  std::unique_ptr<uint32_t[]> tail_;
   std::unique_ptr<uint32_t[]> next_;
   std::unique_ptr<uint32_t[]> prev_;
   std::unique_ptr<uint32_t[]> deadline_;

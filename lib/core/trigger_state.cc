@@ -118,6 +118,9 @@ void TriggerState::scan(const PacketView& p, FlowEntry& f, int side, const Polic
     if (incomplete && !joining && payload.size() <= kReassemblyBytes) {
       // Start joining, in this connection's own buffer.
       TriggerInfo* mine = info_for(f);
+      // One buffer per connection: the other side's (both count as the
+      // client on a pick-up) gives way.
+      if (mine != nullptr) stop_joining(*mine);
       const uint32_t ref = mine != nullptr ? reassembly_.acquire() : 0;
       if (mine != nullptr && ref == 0) ++counters_->pool_reassembly_refused;
       if (ref != 0) {

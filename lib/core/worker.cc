@@ -184,9 +184,13 @@ void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& ke
     resolve_hold(p, *f, side, now_ns, frame_index_);
     watch_race(p, *f, side, now_ms, now_ns);
   }
+  const uint32_t held = f->history != 0 ? history_[f->history].hold : 0;
   const TrackNote note = track_segment(*f, side, p, now_ms, now_ns, params_.judge);
   if (note.reused) {
-    // A new connection on the tuple: the old one's state is not its own.
+    // A new connection on the tuple (the tracker saw the old one end): a
+    // reset still held for the old one goes through as judged, and the old
+    // one's state is not the new one's.
+    if (held != 0) release_hold_as_judged(held - 1, now_ns);
     release_flow_state(*f);
     f->history = 0;
     f->trigger = 0;
@@ -279,13 +283,16 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
   // Step 3: remember it on its connection (the race check and any hold
   // hang off this entry), then hold it if asked and possible.
   RstHistory* h = nullptr;
+  bool revised_other = false;
+  RstEvent other;  // the earlier reset's update, written after this one's event
   if (f != nullptr) {
     if (RstHistory* prev = f->history != 0 ? &history_[f->history] : nullptr;
         prev != nullptr && v.evidence.has(Evidence::both_directions) && prev->side == 1 - side &&
         prev->event.label != Label::forged) {
-      revise_both_directions(*f, *prev, now_ns);
+      other = revise_both_directions(*f, *prev, now_ns);
+      revised_other = true;
     }
-    h = record_history(p, *f, v, side, now_ms, e);
+    h = record_history(p, *f, key, hash, v, side, now_ms, e);
     if (h == nullptr) e.limits |= kLimitHistoryPool;
   }
   bool will_hold = false;
@@ -303,6 +310,7 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
   if (h != nullptr) h->event = e;
   count_verdict(v, action);
   if (emit_allowed(p, rule, rule_index, v, now_ms)) emit(e);
+  if (revised_other) emit(other);
 
   if (f != nullptr && seq_gt(now_ms, f->last_seen_ms)) f->last_seen_ms = now_ms;
   if (will_hold) {
@@ -311,6 +319,8 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
     held.key = key;
     held.hash = hash;
     held.history = f->history;
+    held.resets = h->resets;
+    held.side = static_cast<uint8_t>(side);
     const uint64_t hold_ns = rule != nullptr ? rule->actions.hold_time_ns : params_.hold.max_time_ns;
     const uint32_t slot =
         holds_.push(held, now_ms, now_ms + static_cast<uint32_t>(hold_ns / kNsPerMs));
@@ -326,7 +336,7 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
 // Resets toward both ends: the earlier one, toward the other end, is
 // revised too (side-path blockers reset client and server at once). If it
 // is still held it is dropped now; otherwise it was forwarded already.
-void Worker::revise_both_directions(FlowEntry& f, RstHistory& prev, uint64_t now_ns) {
+RstEvent Worker::revise_both_directions(FlowEntry& f, RstHistory& prev, uint64_t now_ns) {
   RstEvent u = revise(prev.event, now_ns);
   u.evidence.add(Evidence::both_directions);
   u.label = Label::forged;
@@ -339,20 +349,22 @@ void Worker::revise_both_directions(FlowEntry& f, RstHistory& prev, uint64_t now
   prev.event.label = u.label;
   prev.event.evidence = u.evidence;
   prev.event.cause = u.cause;
-  emit(u);
   if (prev.closed_flow) {
     f.phase = prev.phase_before;
     prev.closed_flow = false;
   }
+  return u;
 }
 
 // The connection's reset history, taken from the pool on its first reset.
 // nullptr: the pool is full (counted); the reset is judged and acted on
 // all the same, without a race check or a hold.
-RstHistory* Worker::record_history(const PacketView& p, FlowEntry& f, const Verdict& v, int side,
-                                   uint32_t now_ms, const RstEvent& e) {
+RstHistory* Worker::record_history(const PacketView& p, FlowEntry& f, const FlowKey& key,
+                                   uint64_t hash, const Verdict& v, int side, uint32_t now_ms,
+                                   const RstEvent& e) {
   if (f.history == 0) {
-    const uint32_t ref = history_.acquire();
+    uint32_t ref = history_.acquire();
+    if (ref == 0) ref = reclaim_history(f, now_ms);
     if (ref == 0) {
       ++counters_.pool_history_refused;
       // Nothing to remember it by; the connection's state still follows
@@ -363,8 +375,11 @@ RstHistory* Worker::record_history(const PacketView& p, FlowEntry& f, const Verd
     f.history = ref;
     history_[ref] = RstHistory{};
     history_[ref].flow_id = f.flow_id;
+    history_[ref].key = key;
+    history_[ref].hash = hash;
   }
   RstHistory& h = history_[f.history];
+  ++h.resets;
   if (ms_within(now_ms, h.window_start_ms, params_.judge.sweep_window_ns)) {
     ++h.resets_in_window;
     if (h.seq != p.seq && !v.reply) ++h.seq_changes;
@@ -393,6 +408,40 @@ RstHistory* Worker::record_history(const PacketView& p, FlowEntry& f, const Verd
   return &h;
 }
 
+// A full reset-history pool, for a connection seen both ways: takes back
+// the entry of a lesser flow (a one-way pick-up, or a flow already expired
+// but not yet collected) among the next few, so that spoofed one-way
+// tuples cannot keep the pool from the connections it is for. Never an
+// entry with a hold, never one of a live two-way connection. 0: none.
+uint32_t Worker::reclaim_history(const FlowEntry& taker, uint32_t now_ms) {
+  if (!taker.two_way()) return 0;
+  constexpr int kReclaimScan = 16;
+  const uint32_t n = history_.capacity();
+  for (int looked = 0; looked < kReclaimScan; ++looked) {
+    reclaim_cursor_ = reclaim_cursor_ % n + 1;
+    const uint32_t ref = reclaim_cursor_;
+    if (!history_.in_use(ref)) continue;
+    const RstHistory& h = history_[ref];
+    if (h.hold != 0) continue;
+    FlowEntry* owner = table_.find_any(h.key, h.hash);
+    if (owner == nullptr || owner == &taker || owner->history != ref) continue;
+    if (owner->two_way() && !table_.expired(*owner, now_ms)) continue;
+    owner->history = 0;  // the owner goes on without its reset history
+    history_.release(ref);
+    ++counters_.pool_history_reclaimed;
+    return history_.acquire();
+  }
+  return 0;
+}
+
+// Releases a held reset as judged (its connection is over another way).
+void Worker::release_hold_as_judged(uint32_t slot, uint64_t now_ns) {
+  RstEvent u = revise(holds_[slot].event, now_ns);
+  u.action = Action::pass;
+  emit(u);
+  holds_.release(slot, frame_index_, Disposition::kForward);
+}
+
 // Ends the hold in `slot` with `d`: unpins its flow (`f`, or found by key)
 // and unlinks it from the flow's history.
 void Worker::end_hold(uint32_t slot, Disposition d, uint16_t before_frame, FlowEntry* f,
@@ -409,40 +458,39 @@ void Worker::end_hold(uint32_t slot, Disposition d, uint16_t before_frame, FlowE
 
 // A held reset's connection spoke again. From the other end: keep waiting
 // (that end has not seen the reset). From the reset's supposed sender: a
-// second reset or a new SYN releases the first (order kept); anything else
+// second reset releases the first (order kept); anything else, a SYN too,
 // means the sender is alive, so the held reset was forged: dropped, and
-// said so. A SYN from the other end starts a new connection on the tuple:
-// the held reset's one is over, so it goes through as judged.
+// said so.
 void Worker::resolve_hold(const PacketView& p, FlowEntry& f, int side, uint64_t now_ns,
                           uint16_t frame) {
   RstHistory& h = history_[f.history];
   if (h.hold == 0) return;
   const uint32_t slot = h.hold - 1;
-  const bool new_syn = p.has(kSyn) && !p.has(kAck);
-  if (side != h.side && !new_syn) return;
+  const Held& held = holds_[slot];
+  if (side != held.side) return;
   const uint32_t now_ms = clock_ms(now_ns);
-  if (p.has(kRst) || new_syn) {
-    if (new_syn) {
-      RstEvent u = revise(holds_[slot].event, now_ns);
-      u.action = Action::pass;  // released as judged
-      emit(u);
-    }
+  if (p.has(kRst)) {
     end_hold(slot, Disposition::kForward, frame, &f, now_ms);
     return;
   }
-  RstEvent u = revise(holds_[slot].event, now_ns);
+  // Whether the held reset is still the newest one on the connection (a
+  // reset toward the other end may have come since).
+  const bool newest = held.resets == h.resets;
+  RstEvent u = revise(held.event, now_ns);
   end_hold(slot, Disposition::kDrop, frame, &f, now_ms);
-  h.race_open = false;
   u.evidence.add(Evidence::data_after_rst);
   u.label = Label::forged;
   u.cause = Cause::injected;
   u.action = Action::drop;  // held, so really dropped
-  h.event = u;
   ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];
   emit(u);
-  if (h.closed_flow) {
-    f.phase = h.phase_before;
-    h.closed_flow = false;
+  if (newest) {
+    h.race_open = false;
+    h.event = u;
+    if (h.closed_flow) {
+      f.phase = h.phase_before;
+      h.closed_flow = false;
+    }
   }
 }
 

@@ -102,9 +102,10 @@ class Worker {
   Disposition handle_rst(const PacketView& p, FlowEntry* f, const FlowKey& key, uint64_t hash,
                          int side, uint32_t now_ms, uint64_t now_ns);
   const Rule* rule_for(const PacketView& p, const FlowEntry* f, int side, uint32_t* index) const;
-  void revise_both_directions(FlowEntry& f, RstHistory& prev, uint64_t now_ns);
-  RstHistory* record_history(const PacketView& p, FlowEntry& f, const Verdict& v, int side,
-                             uint32_t now_ms, const RstEvent& e);
+  RstEvent revise_both_directions(FlowEntry& f, RstHistory& prev, uint64_t now_ns);
+  uint32_t reclaim_history(const FlowEntry& taker, uint32_t now_ms);
+  RstHistory* record_history(const PacketView& p, FlowEntry& f, const FlowKey& key, uint64_t hash,
+                             const Verdict& v, int side, uint32_t now_ms, const RstEvent& e);
   void watch_race(const PacketView& p, FlowEntry& f, int side, uint32_t now_ms,
                   uint64_t now_ns);
   void release_flow_state(const FlowEntry& f);
@@ -115,6 +116,7 @@ class Worker {
   RstEvent revise(const RstEvent& revised, uint64_t now_ns);
   void resolve_hold(const PacketView& p, FlowEntry& f, int side, uint64_t now_ns,
                     uint16_t frame);
+  void release_hold_as_judged(uint32_t slot, uint64_t now_ns);
   void end_hold(uint32_t slot, Disposition d, uint16_t before_frame, FlowEntry* f,
                 uint32_t now_ms);
   RstEvent make_event(const PacketView& p, const FlowEntry* f, int side, uint64_t now_ns) const;
@@ -145,6 +147,7 @@ class Worker {
   uint32_t last_now_ms_ = 0;  // worker clock of the newest frame (0: none yet)
   uint32_t hold_slot_[kMaxBurst] = {};
   uint16_t frame_index_ = 0;  // index in the current burst
+  uint32_t reclaim_cursor_ = 0;  // where reclaim_history() looks next
 };
 
 }  // namespace rstguard

@@ -392,5 +392,79 @@ TEST(Hold, NothingOtherFlowsDoReachesOneFlowsState) {
   }
 }
 
+// An injector that follows its reset with a SYN from the same claimed
+// sender does not get the reset through: the sender spoke, so it was not
+// the sender's.
+TEST(Hold, ASynAfterTheHeldResetDoesNotLaunderIt) {
+  HeldReset s;
+  Box box(hold_params());
+  for (const auto& p : s.before) box.feed(p);
+  ASSERT_EQ(box.feed(s.rst), Disposition::kHold);
+  s.cap.advance_ms(1);
+  SegmentSpec syn = s.conn.segment(kServer, kSyn);
+  syn.ack = 0;
+  s.cap.add(syn);
+  box.feed(s.cap.packets().back());
+  ASSERT_EQ(box.dropped.size(), 1u);
+  EXPECT_EQ(box.dropped[0], &s.rst);
+  EXPECT_EQ(box.worker.counters().hold_released, 0u);
+}
+
+// A reset toward the other end while one is held, that is not tied to it
+// (judged on its own), leaves the hold watching the held reset's sender:
+// the receiver's data does not drop it, the sender's does.
+TEST(Hold, TheHoldWatchesItsOwnResetsSenderAfterAnotherReset) {
+  WorkerParams params = hold_params();
+  params.judge.both_directions_ns = 0;  // the second reset stands on its own
+  HeldReset s;
+  Box box(params);
+  for (const auto& p : s.before) box.feed(p);
+  ASSERT_EQ(box.feed(s.rst), Disposition::kHold);
+  s.cap.advance_ms(1);
+  s.conn.rst(kClient);  // the client's own reset, toward the server
+  box.feed(s.cap.packets().back());
+  EXPECT_TRUE(box.dropped.empty());
+  s.cap.advance_ms(1);
+  s.conn.data(kClient, 10);  // the held reset's receiver talking: keep waiting
+  box.feed(s.cap.packets().back());
+  EXPECT_TRUE(std::find(box.dropped.begin(), box.dropped.end(), &s.rst) == box.dropped.end());
+  s.conn.data(kServer, 10);  // its supposed sender: forged
+  box.feed(s.cap.packets().back());
+  EXPECT_NE(std::find(box.dropped.begin(), box.dropped.end(), &s.rst), box.dropped.end());
+}
+
+// A full reset-history pool takes an entry back from a one-way pick-up for
+// a connection seen both ways, never the other way round.
+TEST(HistoryPool, OneWayPickUpsYieldTheirEntriesToRealConnections) {
+  WorkerParams params = hold_params();
+  params.pools.reset_history = 2;
+  Box box(params);
+  scenario::Capture cap;
+  // Two spoofed tuples, each one ACK one way and then a reset: the pool is full.
+  for (int i = 0; i < 2; ++i) {
+    scenario::Conn spoof(cap, HeldReset::options(), "198.18.0." + std::to_string(i + 1), 5000,
+                         "10.2.0.20", 443);
+    spoof.send(kClient, kAck);
+    spoof.send(kClient, kRst);
+  }
+  scenario::Conn real(cap, HeldReset::options(), "10.1.0.10", 40000, "10.2.0.20", 443);
+  real.handshake();
+  real.data(kClient, 100);
+  real.data(kServer, 100);
+  real.rst(kServer);
+  for (const auto& p : cap.packets()) box.feed(p);
+  const Counters& c = box.worker.counters();
+  EXPECT_EQ(c.pool_history_reclaimed, 1u);
+  EXPECT_EQ(c.pool_history_refused, 0u);
+  EXPECT_EQ(box.worker.history_pool().used(), 2u);
+  // And a one-way pick-up never takes a real connection's entry.
+  scenario::Conn late(cap, HeldReset::options(), "198.18.1.1", 5000, "10.2.0.20", 443);
+  late.send(kClient, kAck);
+  late.send(kClient, kRst);
+  box.feed(cap.packets()[cap.packets().size() - 2]);
+  box.feed(cap.packets().back());
+  EXPECT_EQ(c.pool_history_reclaimed, 1u);
+}
+
 }  // namespace
 }  // namespace rstguard

@@ -567,4 +567,92 @@ Capture demo_capture() {
   return cap;
 }
 
+namespace {
+
+std::string host(const char* prefix, int i) {
+  return std::string(prefix) + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1);
+}
+
+}  // namespace
+
+std::vector<NamedCapture> pressure_captures(int others, int established) {
+  std::vector<NamedCapture> out;
+  {
+    Capture cap;
+    ConnOptions no_ts;
+    no_ts.timestamps = false;
+    Conn victim(cap, no_ts, "10.1.0.10", 40000, "10.2.0.20", 443);
+    std::vector<Conn> conns;
+    conns.reserve(static_cast<size_t>(others));
+    for (int i = 0; i < others; ++i) {
+      conns.emplace_back(cap, ConnOptions{}, host("10.3.", i), static_cast<uint16_t>(20000 + i % 40000),
+                         "10.4.0.1", 443);
+      conns.back().handshake();
+      conns.back().data(kClient, 50);
+      conns.back().data(kServer, 50);
+    }
+    cap.advance_ms(1);
+    victim.handshake();
+    victim.data(kClient, 100);
+    victim.data(kServer, 500);
+    victim.ack(kClient);
+    SegmentSpec r = victim.forge_rst(kServer);
+    r.ip_id = static_cast<uint16_t>(victim.segment(kServer, kAck).ip_id);  // no IP ID hint
+    r.seq += 100;  // in window, not exact: suspicious
+    cap.add(r);
+    for (int i = 0; i < others; ++i) conns[i].rst(i % 2 == 0 ? kServer : kClient);
+    cap.advance_ms(1);
+    victim.data(kServer, 300);  // the supposed sender is alive
+    out.push_back(NamedCapture{"held_under_pressure", std::move(cap)});
+  }
+  const struct {
+    const char* name;
+    uint8_t flags;  // 0: a data segment
+  } kinds[] = {{"flood_syn", wire::tcpflag::kSyn},
+               {"flood_syn_ack", wire::tcpflag::kSyn | wire::tcpflag::kAck},
+               {"flood_ack", wire::tcpflag::kAck},
+               {"flood_rst", wire::tcpflag::kRst},
+               {"flood_data", 0}};
+  for (const auto& kind : kinds) {
+    Capture cap;
+    std::vector<Conn> conns;
+    conns.reserve(static_cast<size_t>(established));
+    for (int i = 0; i < established; ++i) {
+      conns.emplace_back(cap, ConnOptions{}, host("10.1.", i), static_cast<uint16_t>(30000 + i),
+                         "10.2.0.1", 443);
+      conns.back().handshake();
+      conns.back().data(kClient, 100);
+      conns.back().data(kServer, 100);
+    }
+    uint64_t x = 0x9E3779B97F4A7C15ull ^ kind.flags;  // xorshift: the same capture every run
+    const auto rnd = [&x] {
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      return x;
+    };
+    const int flood = 10 * established;
+    for (int i = 0; i < flood; ++i) {
+      const uint64_t v = rnd();
+      const std::string src = "198." + std::to_string(18 + (v & 1)) + "." +
+                              std::to_string((v >> 8) & 0xff) + "." + std::to_string((v >> 16) & 0xff);
+      Conn one(cap, ConnOptions{}, src, static_cast<uint16_t>(1024 + (v >> 24) % 60000),
+               "10.2.0.1", 443);
+      if (kind.flags == 0) {
+        one.data(kClient, 64);
+      } else {
+        one.send(kClient, kind.flags);
+      }
+      if (i % 10 == 0) conns[static_cast<size_t>((i / 10) % established)].data(kClient, 10);
+      if (i == flood / 2) cap.add(conns[static_cast<size_t>(117 % established)].forge_rst(kServer));
+      if (i % 100 == 0) cap.advance_ms(1);
+    }
+    for (int i = 0; i < established; ++i) {
+      if (i != 117 % established) conns[static_cast<size_t>(i)].rst(kServer);
+    }
+    out.push_back(NamedCapture{kind.name, std::move(cap)});
+  }
+  return out;
+}
+
 }  // namespace rstguard::scenario

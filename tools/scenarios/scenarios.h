@@ -30,4 +30,18 @@ std::vector<NamedCapture> all_scenarios();
 // The bundled demo: ordinary connections, legitimate resets, forged ones.
 Capture demo_capture();
 
+// Captures that put rstguard's bounded state under an attacker's pressure
+// (issue: state a flood cannot evict):
+//   "held_under_pressure": a suspicious reset (in window, another TTL, no
+//     timestamps) on 10.1.0.10:40000 <-> 10.2.0.20:443, then genuine resets
+//     on `others` other established connections within a millisecond, then
+//     the supposed sender's next data segment (the held reset is forged);
+//   "flood_syn", "flood_syn_ack", "flood_ack", "flood_rst", "flood_data":
+//     `established` connections (10.1.x.y -> 10.2.0.1:443), then 10x as
+//     many new tuples of that kind from random sources with the
+//     connections' traffic going on, a forged exact reset (another TTL, no
+//     timestamps) toward 10.1.0.118:30117 in the middle, and at the end a
+//     genuine reset from the server on every established connection.
+std::vector<NamedCapture> pressure_captures(int others = 10000, int established = 1000);
+
 }  // namespace rstguard::scenario
