@@ -6,7 +6,7 @@
 #include <memory>
 #include <string>
 
-#include "dpdk/capture_file.h"
+#include "capture/capture_file.h"
 
 namespace rstguard::app {
 

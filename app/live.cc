@@ -27,7 +27,7 @@
 #include "app/flagged.h"
 #include "app/reload.h"
 #include "app/signals.h"
-#include "dpdk/capture_file.h"
+#include "capture/capture_file.h"
 #include "dpdk/eal.h"
 #include "dpdk/live_worker.h"
 #include "dpdk/port.h"

@@ -14,7 +14,7 @@
 #include "app/reload.h"
 #include "app/signals.h"
 #include "core/worker.h"
-#include "dpdk/capture_file.h"
+#include "capture/capture_file.h"
 #include "output/event_json.h"
 #include "output/event_sink.h"
 #include "output/metrics.h"

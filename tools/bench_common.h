@@ -17,7 +17,7 @@
 #include "core/counters.h"
 #include "core/flow.h"
 #include "core/headers.h"
-#include "core/packet_builder.h"
+#include "builder/packet_builder.h"
 
 namespace rstguard::bench_common {
 

@@ -119,10 +119,10 @@
 #include "core/counters.h"
 #include "core/flow.h"
 #include "core/headers.h"
-#include "core/packet_builder.h"
+#include "builder/packet_builder.h"
 #include "core/parser.h"
 #include "core/worker.h"
-#include "dpdk/capture_file.h"
+#include "capture/capture_file.h"
 #include "dpdk/eal.h"
 #include "dpdk/live_worker.h"
 

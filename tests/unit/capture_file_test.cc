@@ -1,6 +1,6 @@
 // CaptureReader / CaptureWriter on hand-built pcap and pcapng bytes. Every
 // file lives in a fresh mkdtemp directory under /tmp.
-#include "dpdk/capture_file.h"
+#include "capture/capture_file.h"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>

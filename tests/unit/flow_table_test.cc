@@ -18,7 +18,7 @@
 
 #include "core/counters.h"
 #include "core/flow.h"
-#include "core/packet_builder.h"
+#include "builder/packet_builder.h"
 #include "core/packet_view.h"
 #include "core/policy.h"
 

@@ -18,7 +18,7 @@
 
 #include "core/flow.h"
 #include "core/headers.h"
-#include "core/packet_builder.h"
+#include "builder/packet_builder.h"
 #include "core/parser.h"
 #include "core/policy.h"
 #include "core/track.h"

@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "core/headers.h"
-#include "core/packet_builder.h"
+#include "builder/packet_builder.h"
 
 namespace rstguard {
 

@@ -4,7 +4,7 @@
 
 #include <random>
 
-#include "core/packet_builder.h"
+#include "builder/packet_builder.h"
 #include "core/policy_set.h"
 
 namespace rstguard {

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "dpdk/capture_file.h"
+#include "capture/capture_file.h"
 #include "output/event_json.h"
 #include "output/event_sink.h"
 

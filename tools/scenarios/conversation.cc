@@ -1,7 +1,7 @@
 #include "scenarios/conversation.h"
 
 #include "core/headers.h"
-#include "dpdk/capture_file.h"
+#include "capture/capture_file.h"
 
 #include <cstring>
 

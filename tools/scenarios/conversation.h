@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/packet_builder.h"
+#include "builder/packet_builder.h"
 
 namespace rstguard::scenario {
 

@@ -1,4 +1,4 @@
-#include "dpdk/capture_file.h"
+#include "capture/capture_file.h"
 
 #include "core/prefetch.h"
 

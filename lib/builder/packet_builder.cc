@@ -1,4 +1,4 @@
-#include "core/packet_builder.h"
+#include "builder/packet_builder.h"
 
 #include <arpa/inet.h>
 
