@@ -27,6 +27,13 @@ namespace rstguard {
 // 64-bit mix of an address and a 16-bit discriminator (port, rule), never 0.
 uint64_t host_tag(const IpAddr& a, uint16_t extra);
 
+// A count of events of one key (host_tag) within a window of packet time.
+struct CountWindow {
+  uint64_t tag = 0;
+  uint32_t window_start_ms = 0;
+  uint32_t count = 0;
+};
+
 class HostTtlTable {
  public:
   HostTtlTable(uint32_t slots, Counters* counters);
@@ -54,11 +61,7 @@ class DestinationTable {
   uint32_t add(const IpAddr& dst, uint16_t port, uint32_t now_ms);
 
  private:
-  struct Slot {
-    uint64_t tag = 0;
-    uint32_t window_start_ms = 0;
-    uint32_t count = 0;
-  };
+  using Slot = CountWindow;
   bool live(const Slot& s, uint64_t tag, uint32_t now_ms) const;
   uint32_t mask_;
   uint64_t window_ns_;
@@ -74,11 +77,7 @@ class SourceRateLimiter {
   bool allows(const IpAddr& src, uint32_t rule, uint32_t per_second, uint32_t now_ms);
 
  private:
-  struct Slot {
-    uint64_t tag = 0;
-    uint32_t window_start_ms = 0;
-    uint32_t count = 0;
-  };
+  using Slot = CountWindow;
   uint32_t mask_;
   std::unique_ptr<Slot[]> slots_;
   Counters* counters_;
