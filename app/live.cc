@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <new>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -188,6 +189,8 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
         rte_zmalloc("rstguard_rcu", rcu_bytes, RTE_CACHE_LINE_SIZE));
     if (rcu == nullptr || rte_rcu_qsbr_init(rcu, nworkers) != 0) {
       spdlog::error("cannot set up RCU for {} workers", nworkers);
+      rte_free(rcu);
+      rte_mempool_free(pool);  // before the EAL goes
       dpdk::eal_cleanup();
       return kExitSetup;
     }
@@ -337,8 +340,21 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
           if (w < st.rx_queues) sources.push_back({st.port_id, w});
         }
         wp.index = w;  // its own trigger scanner
-        workers.push_back(std::make_unique<dpdk::LiveWorker>(
-            w, shared, wp, std::move(sources), r, static_cast<int>(rte_socket_id()), fr));
+        try {
+          workers.push_back(std::make_unique<dpdk::LiveWorker>(
+              w, shared, wp, std::move(sources), r, static_cast<int>(rte_socket_id()), fr));
+        } catch (const CapacityError& e) {
+          // Reported here so that the ports, rings and mempool are freed
+          // on the way out like on any other setup error (exit 2).
+          spdlog::error("{}", e.what());
+          ok = false;
+          break;
+        } catch (const std::bad_alloc&) {
+          spdlog::error("cannot allocate worker {}'s flow table, pools and hold queue: lower "
+                        "flow_table.capacity, pools or hold.max_packets", w);
+          ok = false;
+          break;
+        }
       }
     }
 

@@ -140,6 +140,13 @@ def impossible_setups_exit_2():
     rc, out, err = live("bad3", ["-l", "0-1", f"--vdev=net_pcap0,rx_pcap={demo},tx_pcap={path('b.pcap')}"],
                         ["--mode", "mirror", "--ports", "0,7"], settle=0.5)
     assert rc == 2 and "port 7" in err, (rc, err)
+    # A flow table the machine cannot hold: said with its size, exit 2, and
+    # the runtime directory is cleaned up like after any other setup error.
+    os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "") + ":allocator_may_return_null=1"
+    rc, out, err = live("bad4", ["-l", "0-1", "--vdev=net_null0", "--vdev=net_null1"],
+                        ["--mode", "inline", "--flow-capacity", str(1 << 28)], settle=0.5)
+    assert rc == 2 and "MiB for a flow table of 268435456 flows" in err, (rc, err)
+    assert not os.path.exists(f"/var/run/dpdk/rgtest-bad4-{os.getpid()}"), "runtime directory left behind"
 
 
 @test
