@@ -38,6 +38,9 @@ struct Held {
   uint32_t history = 0;  // the flow's reset history entry (pool reference)
   uint32_t resets = 0;   // RstHistory::resets when it was held
   uint8_t side = 0;      // the flow side the held reset claims to come from
+  // The receiver would accept it: the flow closes when it is released (not
+  // before: until then the receiver has not seen it).
+  bool closes = false;
   bool in_use = false;
 };
 

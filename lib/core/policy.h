@@ -67,6 +67,7 @@ struct PoolParams {
   uint32_t host_ttl = 4096;       // servers' SYN/ACK TTLs
   uint32_t destinations = 4096;   // reset counts per destination (sweeps)
   uint32_t rate_limit = 4096;     // per-(rule, source) event rate windows
+  friend bool operator==(const PoolParams&, const PoolParams&) = default;
 };
 
 struct HoldParams {

@@ -321,6 +321,13 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
     held.history = f->history;
     held.resets = h->resets;
     held.side = static_cast<uint8_t>(side);
+    if (h->closed_flow) {
+      // Not closed while held: a SYN on the tuple is then not a new
+      // connection the held reset could be released for.
+      f->phase = h->phase_before;
+      h->closed_flow = false;
+      held.closes = true;
+    }
     const uint64_t hold_ns = rule != nullptr ? rule->actions.hold_time_ns : params_.hold.max_time_ns;
     const uint32_t slot =
         holds_.push(held, now_ms, now_ms + static_cast<uint32_t>(hold_ns / kNsPerMs));
@@ -450,8 +457,15 @@ void Worker::end_hold(uint32_t slot, Disposition d, uint16_t before_frame, FlowE
   if (f == nullptr) f = table_.find(held.key, held.hash, now_ms);
   if (f != nullptr && f->history == held.history && f->history != 0 &&
       history_[f->history].hold == slot + 1) {
-    history_[f->history].hold = 0;
+    RstHistory& h = history_[f->history];
+    h.hold = 0;
     f->clear(FlowEntry::kHoldPending);
+    if (d == Disposition::kForward && held.closes && f->phase != Phase::kClosed) {
+      // Delivered now: the receiver tears the connection down.
+      h.closed_flow = held.resets == h.resets;
+      h.phase_before = f->phase;
+      f->phase = Phase::kClosed;
+    }
   }
   holds_.release(slot, before_frame, d);
 }

@@ -466,5 +466,52 @@ TEST(HistoryPool, OneWayPickUpsYieldTheirEntriesToRealConnections) {
   EXPECT_EQ(c.pool_history_reclaimed, 1u);
 }
 
+// The held reset is exact (the receiver would accept it): the connection
+// is not closed while it is held, so a SYN from the receiver's side is no
+// new connection to release it for; the supposed sender's data then drops
+// it. Once released by silence, the connection is closed.
+TEST(Hold, AnExactHeldResetClosesTheFlowOnlyWhenReleased) {
+  for (bool sender_speaks : {true, false}) {
+    SCOPED_TRACE(sender_speaks);
+    HeldReset s;
+    SegmentSpec exact = s.conn.forge_rst(kServer);
+    exact.ip_id = static_cast<uint16_t>(s.conn.segment(kServer, kAck).ip_id);
+    scenario::Capture cap2(s.cap.now_ns());
+    cap2.add(exact);
+    const scenario::Packet rst = cap2.packets().back();
+    Box box(hold_params());
+    for (const auto& p : s.before) box.feed(p);
+    ASSERT_EQ(box.feed(rst), Disposition::kHold);
+    ASSERT_EQ(box.events.back().validity, Validity::exact);
+    const auto target = [&] {
+      const FlowEntry* found = nullptr;
+      box.worker.flows().for_each([&](const FlowEntry& f) {
+        if (f.key.port_a == 40000 || f.key.port_b == 40000) found = &f;
+      });
+      return found;
+    };
+    ASSERT_NE(target(), nullptr);
+    EXPECT_NE(Phase{target()->phase}, Phase::kClosed);
+    s.cap.advance_ms(1);
+    SegmentSpec syn = s.conn.segment(kClient, kSyn);
+    syn.seq += 77777;  // another ISN
+    syn.ack = 0;
+    s.cap.add(syn);
+    box.feed(s.cap.packets().back());
+    EXPECT_EQ(box.worker.counters().hold_released, 0u) << "a SYN laundered the held reset";
+    if (sender_speaks) {
+      s.conn.data(kServer, 10);
+      box.feed(s.cap.packets().back());
+      EXPECT_EQ(box.worker.counters().hold_dropped, 1u);
+      EXPECT_NE(Phase{target()->phase}, Phase::kClosed);
+    } else {
+      box.expire(rst.ts_ns + 200 * kNsPerMs);
+      EXPECT_EQ(box.worker.counters().hold_released, 1u);
+      ASSERT_NE(target(), nullptr);
+      EXPECT_EQ(Phase{target()->phase}, Phase::kClosed);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace rstguard
