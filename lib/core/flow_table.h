@@ -116,22 +116,12 @@ class FlowTable {
   // The entry for `key`, expired or not (nullptr: none). For rare,
   // bounded uses (a full pool taking an entry back), not per packet.
   FlowEntry* find_any(const FlowKey& key, uint64_t hash) {
-    const uint16_t tag = slot_tag(hash);
-    for (size_t i = home(hash);; i = next(i)) {
-      if (tags_[i] == 0) return nullptr;
-      if (tags_[i] == tag && table_[i].key == key) return &table_[i];
-    }
+    const size_t i = slot_of(key, hash);
+    return i == slots_ ? nullptr : &table_[i];
   }
 
   // Whether `key` has an entry, expired or not (for after-run checks).
-  bool contains(const FlowKey& key) const {
-    const uint64_t hash = hasher_(key);
-    const uint16_t tag = slot_tag(hash);
-    for (size_t i = home(hash);; i = next(i)) {
-      if (tags_[i] == 0) return false;
-      if (tags_[i] == tag && table_[i].key == key) return true;
-    }
-  }
+  bool contains(const FlowKey& key) const { return slot_of(key, hasher_(key)) != slots_; }
   // Calls fn(const FlowEntry&) for every occupied slot. Not for the packet
   // path: it walks the whole table.
   template <typename Fn>
@@ -167,6 +157,14 @@ class FlowTable {
     return static_cast<size_t>((static_cast<unsigned __int128>(hash) * slots_) >> 64);
   }
   size_t next(size_t i) const { return i + 1 == slots_ ? 0 : i + 1; }
+  // The slot holding `key`, expired or not; slots_ if none.
+  size_t slot_of(const FlowKey& key, uint64_t hash) const {
+    const uint16_t tag = slot_tag(hash);
+    for (size_t i = home(hash);; i = next(i)) {
+      if (tags_[i] == 0) return slots_;
+      if (tags_[i] == tag && table_[i].key == key) return i;
+    }
+  }
   void erase(size_t i);
   void release_pools(const FlowEntry& e) {
     if (release_hook_ != nullptr && (e.history != 0 || e.trigger != 0)) {

@@ -61,9 +61,6 @@ class Pool {
   uint32_t capacity() const { return capacity_; }
   uint32_t used() const { return capacity_ - free_count_; }
   uint32_t available() const { return free_count_; }
-  size_t memory_bytes() const {
-    return capacity_ * (sizeof(T) + sizeof(uint32_t) + sizeof(bool));
-  }
 
  private:
   uint32_t capacity_;

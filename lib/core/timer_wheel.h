@@ -32,7 +32,6 @@ class TimerWheel {
     prev_ = std::make_unique<uint32_t[]>(entries);
     deadline_ = std::make_unique<uint32_t[]>(entries);
     armed_ = std::make_unique<bool[]>(entries);
-    entries_ = entries;
   }
 
   // Arms `id` (re-arms it if armed) for `deadline_ms`; `now_ms` starts the
@@ -114,7 +113,6 @@ class TimerWheel {
  private:
   static constexpr uint32_t kNone = UINT32_MAX;
   uint32_t mask_ = 0;
-  uint32_t entries_ = 0;
   uint32_t armed_count_ = 0;
   uint32_t last_ms_ = 0;
   bool started_ = false;

@@ -64,15 +64,9 @@ class TriggerState {
   }
   bool has_match(const FlowEntry& f) const { return found(f) != nullptr; }
 
-  // Frees what `f` holds (its flow is going).
-  void release(FlowEntry& f) {
-    release(static_cast<const FlowEntry&>(f));
-    f.trigger = 0;
-  }
+  // Frees what `f` holds (its flow is going; the caller clears f.trigger
+  // if the entry lives on).
   void release(const FlowEntry& f);
-
-  const Pool<TriggerInfo>& info_pool() const { return info_; }
-  const Pool<Reassembly>& reassembly_pool() const { return reassembly_; }
 
  private:
   TriggerInfo* info_for(FlowEntry& f);  // f's entry, taken if need be; nullptr: pool full

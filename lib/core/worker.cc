@@ -58,16 +58,6 @@ Worker::Worker(const WorkerParams& params)
 
 Worker::~Worker() = default;
 
-size_t Worker::state_bytes() const {
-  const PoolParams& p = params_.pools;
-  return history_.memory_bytes() + triggers_.info_pool().memory_bytes() +
-         triggers_.reassembly_pool().memory_bytes() +
-         (std::bit_ceil(std::max<uint32_t>(p.host_ttl, 1)) * 16) +
-         (std::bit_ceil(std::max<uint32_t>(p.destinations, 1)) +
-          std::bit_ceil(std::max<uint32_t>(p.rate_limit, 1))) * 16 +
-         holds_.capacity() * sizeof(Held);
-}
-
 void Worker::on_flow_freed(void* self, const FlowEntry& f) {
   static_cast<Worker*>(self)->release_flow_state(f);
 }

@@ -93,8 +93,6 @@ class Worker {
   const RstHistory* history_of(const FlowEntry& f) const {
     return f.history != 0 ? &history_[f.history] : nullptr;
   }
-  // Memory allocated at start for pools, host tables and the hold queue.
-  size_t state_bytes() const;
 
  private:
   void handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& key, uint64_t hash,
