@@ -17,6 +17,14 @@ namespace {
 // Slots looked at for a victim when the table is full.
 constexpr size_t kEvictionScan = 16;
 
+// Expiry wheel: 16 ms ticks, and up to 65536 buckets (one turn is 17.5
+// minutes: an established flow's timer, 2 h 15 min away, is passed over
+// about 8 times before it is due; shorter timeouts fire on their first
+// visit). Fewer buckets for a small table, whose few timers share them.
+constexpr unsigned kWheelTickShift = 4;
+constexpr uint32_t kWheelMaxBuckets = 1u << 16;
+constexpr uint32_t kWheelMinBuckets = 256;
+
 bool ms_before(uint32_t a, uint32_t b) { return seq_lt(a, b); }  // wrap-aware
 
 // 2 MiB alignment and a transparent-huge-page hint for an array of 2 MiB or
@@ -55,16 +63,20 @@ FlowTable::FlowTable(const FlowTableParams& params, Counters* counters)
   try {
     table_ = static_cast<FlowEntry*>(allocate(slots_ * sizeof(FlowEntry), bytes_));
     tags_ = static_cast<uint16_t*>(allocate(slots_ * sizeof(uint16_t), tag_bytes));
+    const auto buckets = static_cast<uint32_t>(
+        std::clamp<size_t>(slots_, kWheelMinBuckets, kWheelMaxBuckets));
+    wheel_ = std::make_unique<TimerWheel>(static_cast<uint32_t>(slots_), buckets, kWheelTickShift);
   } catch (const std::bad_alloc&) {
     std::free(table_);
+    std::free(tags_);
     throw CapacityError("cannot allocate " +
-                        std::to_string((slots_ * (sizeof(FlowEntry) + 2)) >> 20) +
+                        std::to_string((slots_ * (sizeof(FlowEntry) + 2 + TimerWheel::kBytesPerTimer)) >> 20) +
                         " MiB for a flow table of " + std::to_string(capacity_) +
                         " flows: lower flow_table.capacity (--flow-capacity)");
   }
   for (size_t i = 0; i < slots_; ++i) new (&table_[i]) FlowEntry();
   std::memset(tags_, 0, slots_ * sizeof(uint16_t));
-  bytes_ += tag_bytes;
+  bytes_ += tag_bytes + wheel_->memory_bytes();
   const auto to_ms = [](uint64_t ns) {
     return static_cast<uint32_t>(std::min<uint64_t>(ns / kNsPerMs, INT32_MAX));
   };
@@ -126,6 +138,7 @@ FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms)
       ++counters_->flow_expired;
       --size_;
       release_pools(table_[j]);
+      wheel_->cancel(static_cast<uint32_t>(j));
       break;
     }
   }
@@ -187,6 +200,7 @@ FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms)
   tags_[slot] = tag;
   ++size_;
   ++counters_->flow_created;
+  wheel_->schedule(static_cast<uint32_t>(slot), deadline(e), now_ms);
   return &e;
 }
 
@@ -195,6 +209,7 @@ FlowEntry* FlowTable::insert(const FlowKey& key, uint64_t hash, uint32_t now_ms)
 // them, so no tombstones are needed.
 void FlowTable::erase(size_t hole) {
   release_pools(table_[hole]);
+  wheel_->cancel(static_cast<uint32_t>(hole));
   size_t j = hole;
   for (;;) {
     j = next(j);
@@ -206,6 +221,7 @@ void FlowTable::erase(size_t hole) {
     if (movable) {
       table_[hole] = e;
       tags_[hole] = tags_[j];
+      wheel_->move(static_cast<uint32_t>(j), static_cast<uint32_t>(hole));
       hole = j;
     }
   }
@@ -214,23 +230,22 @@ void FlowTable::erase(size_t hole) {
   --size_;
 }
 
-size_t FlowTable::collect(uint32_t now_ms, size_t budget) {
+size_t FlowTable::expire(uint32_t now_ms, uint32_t budget) {
   size_t freed = 0;
-  for (size_t n = 0; n < budget && size_ > 0; ++n) {
-    if (tags_[gc_cursor_] != 0 && expired(table_[gc_cursor_], now_ms)) {
-      erase(gc_cursor_);
+  wheel_->advance(now_ms, budget, [&](uint32_t slot) {
+    FlowEntry& e = table_[slot];
+    if (expired(e, now_ms)) {
+      erase(slot);
       ++counters_->flow_expired;
       ++freed;
-      continue;  // an entry may have moved into the cursor's slot
+    } else if (e.has(FlowEntry::kHoldPending)) {
+      // Pinned: the hold's end re-arms it (rearm()); until then, look again
+      // one timeout on.
+      wheel_->schedule(slot, now_ms + timeout_ms_[static_cast<int>(e.phase)] + 1, now_ms);
+    } else {
+      wheel_->schedule(slot, deadline(e), now_ms);  // a packet came since
     }
-    gc_cursor_ = next(gc_cursor_);
-  }
-  // The next call's slots, so that it does not wait on them (a large
-  // table's entries are in memory, not cache): their first lines hold
-  // what expiry reads. Empty slots are skipped by their tags.
-  for (size_t n = 0, i = gc_cursor_; n < budget; ++n, i = next(i)) {
-    if (tags_[i] != 0) prefetch_line(&table_[i]);
-  }
+  });
   return freed;
 }
 

@@ -10,18 +10,26 @@
 // lines from memory, which a staged lookup prefetches across the burst:
 // prefetch_tags(), then prefetch_slot(), then find().
 //
-// Memory: 195 bytes per flow of capacity (3/2 slots of a 128-byte entry
-// and a 2-byte tag); 10 million flows take 1.95 GB (1.82 GiB).
+// Memory: 213 bytes per flow of capacity (3/2 slots of a 128-byte entry,
+// a 2-byte tag and a 12-byte expiry timer) and at most 512 KiB of wheel
+// buckets; 10 million flows take 2.13 GB (1.99 GiB).
 //
 // Not thread-safe: one table per worker, used only from its lcore.
 //
-// Expiry is lazy and bounded: a lookup treats an entry idle past its
-// phase's timeout as absent (so timeouts are exact whatever the traffic),
-// and collect() frees at most `budget` slots' worth of expired entries per
-// call (backward-shift deletion keeps probe chains short). collect() and an
-// evicting insert() move entries, so a pointer from find()/insert() is valid
-// only until the next insert() or collect(): the worker holds one for the
-// packet at hand and refers to flows elsewhere by flow_id.
+// Expiry is exact and costs nothing per packet. A lookup treats an entry
+// idle past its phase's timeout as absent, whatever the traffic. Each
+// occupied slot has a timer on a wheel (ticks of 16 ms), armed when the
+// entry is made; a packet only moves last_seen_ms. When the timer fires,
+// expire() frees the entry if it is idle past its timeout and otherwise
+// re-arms it for the deadline its last packet gives, so an entry fires
+// about once per timeout of its life and is freed within one tick of its
+// deadline. A phase with a shorter timeout (a close) re-arms at once
+// (rearm()). No sweep: expire() does at most `budget` timers per call.
+//
+// expire() and an evicting insert() move entries (backward-shift deletion,
+// the timers moving with them), so a pointer from find()/insert() is valid
+// only until the next insert() or expire(): the worker holds one for the
+// packet at hand and refers to flows elsewhere by key.
 #pragma once
 
 #include <cstddef>
@@ -33,6 +41,7 @@
 #include "core/flow.h"
 #include "core/policy.h"
 #include "core/prefetch.h"
+#include "core/timer_wheel.h"
 
 namespace rstguard {
 
@@ -110,8 +119,28 @@ class FlowTable {
   static constexpr int kRankPinned = 5;      // a held reset waits on it: never
   int eviction_rank(const FlowEntry& e, uint32_t now_ms) const;
 
-  // Frees expired entries among the next `budget` slots. Returns how many.
-  size_t collect(uint32_t now_ms, size_t budget);
+  // Runs at most `budget` due timers (at least the oldest due ones) and
+  // frees the entries that are idle past their timeout; the others are
+  // re-armed for their real deadline. Returns how many were freed.
+  size_t expire(uint32_t now_ms, uint32_t budget);
+
+  // After a change of phase: if the new phase's timeout ends `e` sooner
+  // than its timer, moves the timer up (a later deadline waits for the
+  // timer to fire). Also after a held reset unpins `e`.
+  void rearm(FlowEntry& e) {
+    const auto slot = static_cast<uint32_t>(&e - table_);
+    const uint32_t due = deadline(e);
+    if (!wheel_->armed(slot) || ms_before(due, wheel_->deadline(slot))) {
+      wheel_->schedule(slot, due, e.last_seen_ms);
+    }
+  }
+  // The time an entry idle since its last packet expires (the first ms at
+  // which expired() holds).
+  uint32_t deadline(const FlowEntry& e) const {
+    return e.last_seen_ms + timeout_ms_[static_cast<int>(e.phase)] + 1;
+  }
+  // Timers armed: one per occupied slot (for tests).
+  uint32_t timers_armed() const { return wheel_->armed_count(); }
 
   // The entry for `key`, expired or not (nullptr: none). For rare,
   // bounded uses (a full pool taking an entry back), not per packet.
@@ -141,7 +170,8 @@ class FlowTable {
   size_t size() const { return size_; }
   size_t capacity() const { return capacity_; }
   size_t slot_count() const { return slots_; }
-  // Slots and tags, each allocation rounded to 2 MiB once that big.
+  // Slots and tags (each allocation rounded to 2 MiB once that big) and
+  // the expiry wheel.
   size_t memory_bytes() const { return bytes_; }
   // Whether slot i's tag and entry agree (occupied or empty): for tests.
   bool consistent() const {
@@ -157,6 +187,7 @@ class FlowTable {
     return static_cast<size_t>((static_cast<unsigned __int128>(hash) * slots_) >> 64);
   }
   size_t next(size_t i) const { return i + 1 == slots_ ? 0 : i + 1; }
+  static bool ms_before(uint32_t a, uint32_t b) { return static_cast<int32_t>(a - b) < 0; }
   // The slot holding `key`, expired or not; slots_ if none.
   size_t slot_of(const FlowKey& key, uint64_t hash) const {
     const uint16_t tag = slot_tag(hash);
@@ -178,7 +209,7 @@ class FlowTable {
   size_t bytes_ = 0;
   size_t capacity_ = 0;
   size_t size_ = 0;
-  size_t gc_cursor_ = 0;
+  std::unique_ptr<TimerWheel> wheel_;  // expiry timer per slot (id = slot)
   uint32_t timeout_ms_[8] = {};  // idle timeout by Phase, ms
   FlowHasher hasher_;
   Counters* counters_;

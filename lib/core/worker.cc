@@ -22,11 +22,10 @@ using wire::tcpflag::kFin;
 using wire::tcpflag::kRst;
 using wire::tcpflag::kSyn;
 
-// Slots examined per burst by the collector: the table's own lookups treat
-// expired entries as absent and inserts reuse them, so collection is only
-// hygiene (rstguard-bench: 17-34% of the time at 64 + 4 slots per packet,
-// still 6% at 16 + 1).
-constexpr size_t kCollectMin = 4;  // plus one slot per 4 packets
+// Expiry timers run per burst, at most this many: a burst inserts at most
+// a burst's worth of flows, so expiry keeps pace with any insert rate, and
+// a backlog (after a gap in the traffic) drains over the next bursts.
+constexpr uint32_t kExpiryBudget = 64;
 
 // How far ahead of the tracker a packet's flow slot is prefetched.
 // (rstguard-bench-live at 1M flows: 8 ahead 9.1 Mpps, 16 ahead 9.5, 32
@@ -119,7 +118,7 @@ void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
   for (uint16_t k = 0; k < kSlotAhead; ++k) prefetch_next_slot();
 
   // Stage 2: track and judge in arrival order. The clock follows every
-  // frame, TCP or not, so the collector below never runs on a stale time.
+  // frame, TCP or not, so expiry below never runs on a stale time.
   uint32_t now_ms = last_now_ms_;
   for (uint16_t i = 0; i < n; ++i) {
     const Frame& fr = frames[i];
@@ -140,20 +139,25 @@ void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
     }
     const uint32_t pkt_ms = clock_ms(fr.ts_ns);
     FlowEntry* f = table_.find(keys[i], hashes[i], pkt_ms);
+    const Phase before = f != nullptr ? f->phase : Phase::kEmpty;
     if (p.has(kRst)) {
       out[i] = handle_rst(p, f, keys[i], hashes[i], sides[i], pkt_ms, fr.ts_ns);
     } else {
       handle_segment(p, f, keys[i], hashes[i], sides[i], pkt_ms, fr.ts_ns);
     }
+    // A close shortens the flow's timeout: its timer moves up. (A found
+    // flow's pointer outlives its packet's handling: only insert() and
+    // expire() move entries, and a found flow inserts nothing.)
+    if (f != nullptr && f->phase != before) table_.rearm(*f);
   }
   for (uint16_t i = 0; i < n; ++i) {
     if (out[i] == Disposition::kDrop) ++counters_.pkt_dropped;
     if (out[i] == Disposition::kForward) ++counters_.pkt_forwarded;
   }
-  // Bounded garbage collection between bursts (moves entries: no pointer
-  // from this burst survives it).
+  // Expiry between bursts (moves entries: no pointer from this burst
+  // survives it).
   last_now_ms_ = now_ms;
-  if (n > 0 && now_ms != 0) table_.collect(now_ms, kCollectMin + n / 4u);
+  if (n > 0 && now_ms != 0) table_.expire(now_ms, kExpiryBudget);
 }
 
 void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& key,
@@ -167,6 +171,7 @@ void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& ke
     f = table_.insert(key, hash, now_ms);
     if (f == nullptr) return;  // table full of connections worth more: counted
     track_first(*f, side, p, now_ms, now_ns);
+    table_.rearm(*f);  // a SYN's flow expires sooner than the insert assumed
     if (f->has(FlowEntry::kMidstream)) ++counters_.flow_midstream;
     return;
   }
@@ -407,7 +412,7 @@ RstHistory* Worker::record_history(const PacketView& p, FlowEntry& f, const Flow
 
 // A full reset-history pool, for a connection seen both ways: takes back
 // the entry of a lesser flow (a one-way pick-up, or a flow already expired
-// but not yet collected) among the next few, so that spoofed one-way
+// but not yet freed) among the next few, so that spoofed one-way
 // tuples cannot keep the pool from the connections it is for. Never an
 // entry with a hold, never one of a live two-way connection. 0: none.
 uint32_t Worker::reclaim_history(const FlowEntry& taker, uint32_t now_ms) {
@@ -456,6 +461,7 @@ void Worker::end_hold(uint32_t slot, Disposition d, uint16_t before_frame, FlowE
       h.phase_before = f->phase;
       f->phase = Phase::kClosed;
     }
+    table_.rearm(*f);  // no longer pinned: its own deadline again
   }
   holds_.release(slot, before_frame, d);
 }

@@ -130,22 +130,28 @@ TEST(FlowTableLayout, MemoryFigures) {
     EXPECT_EQ(t.slot_count(), capacity + capacity / 2 + 1);
     EXPECT_GE(t.slot_count() * 2, capacity * 3u);
     // The slot array and the tag array (2 bytes per slot), each rounded up
-    // to 2 MiB (huge pages) once it is that big, else to a cache line.
+    // to 2 MiB (huge pages) once it is that big, else to a cache line; a
+    // 12-byte timer per slot; 8 bytes per wheel bucket, a power of two
+    // from 256 to 65536 near the slot count.
     const auto rounded = [](size_t raw) {
       const size_t align = raw >= (2u << 20) ? (2u << 20) : 64u;
       return (raw + align - 1) / align * align;
     };
-    EXPECT_EQ(t.memory_bytes(), rounded(t.slot_count() * 128u) + rounded(t.slot_count() * 2u));
+    size_t buckets = 256;
+    while (buckets < t.slot_count() && buckets < 65536) buckets <<= 1;
+    EXPECT_EQ(t.memory_bytes(), rounded(t.slot_count() * 128u) + rounded(t.slot_count() * 2u) +
+                                    t.slot_count() * 12u + buckets * 8u);
   }
-  // "195 bytes per flow of capacity".
-  FlowTable t(params_with_capacity(1000), &c);
-  EXPECT_NEAR(static_cast<double>(t.memory_bytes()) / t.capacity(), 195.0, 0.2);
-  // "10 million flows take 1.95 GB (1.82 GiB)" (arithmetic only: nothing
-  // allocated).
+  // "213 bytes per flow of capacity" (and the buckets).
+  FlowTable t(params_with_capacity(1000), &c);  // 1501 slots, 2048 buckets
+  EXPECT_NEAR(static_cast<double>(t.memory_bytes() - 2048 * 8) / t.capacity(), 213.0, 0.5);
+  // "10 million flows take 2.13 GB (1.99 GiB)" (arithmetic only: nothing
+  // allocated), within 2 GiB with each big array rounded to 2 MiB.
   const uint64_t ten_million = 10'000'000;
   const uint64_t slots = ten_million + ten_million / 2 + 1;
-  EXPECT_EQ(slots * (sizeof(FlowEntry) + sizeof(uint16_t)), 1'950'000'130ull);
-  EXPECT_LT(slots * (sizeof(FlowEntry) + sizeof(uint16_t)) + (4u << 20), 2ull << 30);
+  const uint64_t bytes = slots * (sizeof(FlowEntry) + sizeof(uint16_t) + 12) + 65536 * 8;
+  EXPECT_EQ(bytes, 2'130'524'430ull);
+  EXPECT_LT(bytes + (4u << 20), 2ull << 30);
   EXPECT_EQ(c.flow_created, 0u);
 }
 
@@ -414,6 +420,7 @@ TEST(FlowTableInsert, KeysWithTheSameSlotTagStayApart) {
   ASSERT_NE(a, nullptr);
   a->flow_id = 111;
   a->phase = Phase::kClosed;  // expires first
+  t.rearm(*a);
   FlowEntry* b = insert(t, twins[0], kT0 + 100'000);
   ASSERT_NE(b, nullptr);
   b->flow_id = 222;
@@ -422,7 +429,7 @@ TEST(FlowTableInsert, KeysWithTheSameSlotTagStayApart) {
   ASSERT_TRUE(t.consistent());
   const uint32_t later = kT0 + 100'001;  // the closed entry is long expired
   EXPECT_EQ(find(t, first, later), nullptr);
-  EXPECT_EQ(t.collect(later, t.slot_count()), 1u);
+  EXPECT_EQ(t.expire(later, t.slot_count()), 1u);
   ASSERT_TRUE(t.consistent());
   ASSERT_NE(find(t, twins[0], later), nullptr);
   EXPECT_EQ(find(t, twins[0], later)->flow_id, 222u);
@@ -540,17 +547,19 @@ TEST(FlowTableCollect, SurvivorsStayFindableAfterRandomExpiry) {
       e->flow_id = i + 1;
       const bool dies = rng() % 2 == 0;
       e->phase = dies ? Phase::kClosed : Phase::kEstablished;
+      t.rearm(*e);
       keys.push_back(k);
       expire.push_back(dies);
     }
     ASSERT_EQ(t.size(), fill);
     const size_t dead = static_cast<size_t>(std::count(expire.begin(), expire.end(), true));
-    const uint32_t later = kT0 + kClosedMs + 1;
-    // One pass over every slot plus one step per erase is always enough.
-    EXPECT_EQ(t.collect(later, t.slot_count() + dead), dead);
+    // Past the closed timeout by one wheel tick (16 ms): every closed
+    // entry's timer has fired by then, none of the others'.
+    const uint32_t later = kT0 + kClosedMs + 1 + 16;
+    EXPECT_EQ(t.expire(later, static_cast<uint32_t>(dead)), dead);
     EXPECT_EQ(t.size(), fill - dead);
     EXPECT_EQ(c.flow_expired, dead);
-    EXPECT_EQ(t.collect(later, t.slot_count()), 0u);
+    EXPECT_EQ(t.expire(later, t.slot_count()), 0u);
     for (size_t i = 0; i < fill; ++i) {
       // At kT0 nothing is expired: absence means the entry was freed.
       FlowEntry* e = find(t, keys[i], kT0);
@@ -577,29 +586,31 @@ TEST(FlowTableCollect, WorkIsBoundedByTheBudget) {
     FlowEntry* e = insert(t, keys.back(), kT0);
     ASSERT_NE(e, nullptr);
     e->phase = (i % 4 == 0) ? Phase::kEstablished : Phase::kTimeWait;
+    t.rearm(*e);
   }
-  const uint32_t later = kT0 + kTimeWaitMs + 1;
-  EXPECT_EQ(t.collect(later, 0), 0u);
+  EXPECT_EQ(t.timers_armed(), 64u);
+  const uint32_t later = kT0 + kTimeWaitMs + 1 + 16;
+  EXPECT_EQ(t.expire(later, 0), 0u);
   EXPECT_EQ(t.size(), 64u);
-  // Each step looks at one slot or frees one entry: a full pass over the
-  // array plus one step per freed entry finishes the job, never sooner
-  // than 48 steps (one per entry freed).
+  // Each call runs at most `budget` timers, and only due ones: exactly
+  // 48 / 3 calls free the 48 time-wait entries, none of the others.
   size_t calls = 0, freed = 0;
-  const size_t budget = 3;
+  const uint32_t budget = 3;
   while (t.size() > 16) {
-    const size_t n = t.collect(later, budget);
-    EXPECT_LE(n, budget);
+    const size_t n = t.expire(later, budget);
+    EXPECT_EQ(n, budget);
     freed += n;
-    ASSERT_LE(++calls, (t.slot_count() + 48 + budget - 1) / budget);
+    ASSERT_LE(++calls, 48u / budget);
   }
   EXPECT_EQ(freed, 48u);
-  EXPECT_GE(calls, 48u / budget);
+  EXPECT_EQ(calls, 48u / budget);
+  EXPECT_EQ(t.timers_armed(), 16u);
   for (uint32_t i = 0; i < 64; ++i) {
     EXPECT_EQ(find(t, keys[i], kT0) != nullptr, i % 4 == 0) << i;
   }
   // Nothing expired: a collection frees nothing and moves nothing.
   FlowEntry* survivor = find(t, keys[0], later);
-  EXPECT_EQ(t.collect(later, 1000), 0u);
+  EXPECT_EQ(t.expire(later, 1000), 0u);
   EXPECT_EQ(find(t, keys[0], later), survivor);
 }
 
@@ -665,6 +676,7 @@ TEST(FlowTableCollect, MatchesAModelUnderRandomOperations) {
             ASSERT_NE(e, nullptr);
             const Phase ph = phases[rng() % std::size(phases)];
             e->phase = ph;
+            t.rearm(*e);
             e->flow_id = next_id;
             model[index] = ModelEntry{now, ph, next_id++};
           }
@@ -675,6 +687,7 @@ TEST(FlowTableCollect, MatchesAModelUnderRandomOperations) {
           if (e != nullptr) {
             const Phase ph = phases[rng() % std::size(phases)];
             e->phase = ph;
+            t.rearm(*e);
             model[index].phase = ph;
           }
           break;
@@ -684,7 +697,7 @@ TEST(FlowTableCollect, MatchesAModelUnderRandomOperations) {
           now += static_cast<uint32_t>(rng() % 3000);
           break;
         default:
-          t.collect(now, rng() % 12);
+          t.expire(now, rng() % 12);
           break;
       }
       size_t live_count = 0;
@@ -702,13 +715,68 @@ TEST(FlowTableCollect, MatchesAModelUnderRandomOperations) {
       ASSERT_GE(t.size(), live_count);
       ASSERT_LE(t.size(), t.capacity());
       ASSERT_TRUE(t.consistent()) << "step " << step;
+      ASSERT_EQ(t.timers_armed(), t.size()) << "step " << step;
     }
-    // A full collection leaves exactly the live entries.
-    t.collect(now, t.slot_count() * 2);
+    // One tick later, running every due timer leaves exactly the live
+    // entries: each expired one is freed within a tick of its deadline.
+    now += 16;
+    t.expire(now, UINT32_MAX);
     size_t live_count = 0;
     for (const auto& [i, m] : model) live_count += live(m) ? 1 : 0;
     EXPECT_EQ(t.size(), live_count);
   }
+}
+
+// The expiry wheel frees an idle entry within one 16 ms tick of its
+// deadline, and never a flow that a packet kept alive (the packet does not
+// touch the timer: the timer, firing early, re-arms for the real deadline).
+TEST(FlowTableCollect, EachEntryIsFreedWithinATickOfItsDeadline) {
+  Counters c;
+  FlowTable t(params_with_capacity(16), &c);
+  const FlowKey idle = key_for(1), busy = key_for(2), closed = key_for(3), held = key_for(4);
+  FlowEntry* e = insert(t, closed, kT0);
+  e->phase = Phase::kClosed;
+  t.rearm(*e);  // a close: the timer moves up from the established deadline
+  EXPECT_EQ(t.deadline(*e), kT0 + kClosedMs + 1);
+  e = insert(t, held, kT0);
+  e->phase = Phase::kClosed;
+  e->set(FlowEntry::kHoldPending);
+  t.rearm(*e);
+  e = insert(t, idle, kT0);
+  e->phase = Phase::kTimeWait;
+  t.rearm(*e);
+  e = insert(t, busy, kT0);
+  e->phase = Phase::kTimeWait;
+  t.rearm(*e);
+  std::map<uint32_t, uint32_t> freed_at;  // key index -> time
+  for (uint32_t now = kT0; now < kT0 + 3 * kTimeWaitMs; now += 1) {
+    if (now % 1000 == 0 && now < kT0 + 2 * kTimeWaitMs) {
+      if (FlowEntry* b = find(t, busy, now)) b->last_seen_ms = now;  // a packet a second
+    }
+    t.expire(now, 64);
+    for (uint32_t i : {1u, 2u, 3u, 4u}) {
+      if (!freed_at.count(i) && !t.contains(key_for(i))) freed_at[i] = now;
+    }
+  }
+  ASSERT_EQ(freed_at.count(4), 0u) << "a flow with a held reset was freed";
+  ASSERT_EQ(freed_at.count(1) + freed_at.count(2) + freed_at.count(3), 3u);
+  EXPECT_GE(freed_at[3], kT0 + kClosedMs + 1);
+  EXPECT_LT(freed_at[3], kT0 + kClosedMs + 1 + 16);
+  EXPECT_GE(freed_at[1], kT0 + kTimeWaitMs + 1);
+  EXPECT_LT(freed_at[1], kT0 + kTimeWaitMs + 1 + 16);
+  const uint32_t last_packet = kT0 + 2 * kTimeWaitMs - 1000;  // the last whole second before
+  EXPECT_GE(freed_at[2], last_packet + kTimeWaitMs + 1);
+  EXPECT_LT(freed_at[2], last_packet + kTimeWaitMs + 1 + 16);
+  EXPECT_EQ(c.flow_expired, 3u);
+  // The hold ends: unpinned, its (long past) deadline frees it at once.
+  const uint32_t end = kT0 + 3 * kTimeWaitMs;
+  FlowEntry* h = t.find_any(held, hash_flow_key(held));
+  ASSERT_NE(h, nullptr);
+  h->clear(FlowEntry::kHoldPending);
+  t.rearm(*h);
+  EXPECT_EQ(t.expire(end + 16, 64), 1u);
+  EXPECT_FALSE(t.contains(held));
+  EXPECT_EQ(t.timers_armed(), 0u);
 }
 
 // ---- Eviction ---------------------------------------------------------------

@@ -10,6 +10,7 @@
 
 #include "core/host_tables.h"
 #include "core/pool.h"
+#include "core/seq.h"
 #include "core/timer_wheel.h"
 
 namespace rstguard {
@@ -145,6 +146,67 @@ TEST(TimerWheel, RandomUseMatchesAModel) {
     }
     ASSERT_EQ(w.armed_count(), armed.size());
   }
+}
+
+// Ticks of 16 ms: a timer fires at the first advance() at or after the end
+// of its deadline's tick, never before its deadline, at most 15 ms late;
+// across the clock's wrap too.
+TEST(TimerWheel, CoarseTicksFireWithinOneTickAndNeverEarly) {
+  for (uint32_t t0 : {1000u, 0xFFFFF000u}) {
+    SCOPED_TRACE(t0);
+    TimerWheel w(64, 64, 4);
+    std::map<uint32_t, uint32_t> deadline;
+    for (uint32_t id = 0; id < 64; ++id) {
+      deadline[id] = t0 + 1 + id * 37;  // up to 2.3 s: several turns of 1 s
+      w.schedule(id, deadline[id], t0);
+    }
+    std::map<uint32_t, uint32_t> fired_at;
+    for (uint32_t now = t0; now != t0 + 3000; ++now) {
+      w.advance(now, [&](uint32_t id) { EXPECT_TRUE(fired_at.emplace(id, now).second); });
+    }
+    ASSERT_EQ(fired_at.size(), 64u);
+    for (const auto& [id, at] : fired_at) {
+      EXPECT_FALSE(seq_lt(at, deadline[id])) << id;
+      EXPECT_LT(at - deadline[id], 16u) << id;
+      EXPECT_EQ(((at + 1) & 15u), 0u) << id;  // at the last ms of a tick
+    }
+  }
+}
+
+// The budget bounds one call's work; what it leaves fires at the next
+// calls, oldest deadline first, none lost.
+TEST(TimerWheel, BudgetLeavesTheRestForTheNextCall) {
+  TimerWheel w(100, 16, 0);
+  for (uint32_t id = 0; id < 100; ++id) w.schedule(id, 10 + id / 10, 5);
+  std::vector<uint32_t> order;
+  uint32_t calls = 0;
+  while (w.armed_count() > 0) {
+    const uint32_t n = w.advance(500, 7, [&](uint32_t id) { order.push_back(id); });
+    EXPECT_LE(n, 7u);
+    ASSERT_LT(++calls, 100u);
+  }
+  EXPECT_EQ(calls, (100u + 6) / 7);
+  ASSERT_EQ(order.size(), 100u);
+  for (uint32_t i = 0; i < 100; ++i) EXPECT_EQ(order[i], i);  // by deadline, then arrival
+}
+
+// move() hands a timer to another id, keeping its place and deadline; the
+// old id is free, and lists stay intact around it.
+TEST(TimerWheel, MoveKeepsTheDeadlineUnderTheNewId) {
+  TimerWheel w(8, 4, 0);
+  w.schedule(0, 20, 0);
+  w.schedule(1, 20, 0);
+  w.schedule(2, 20, 0);
+  w.move(1, 5);
+  EXPECT_FALSE(w.armed(1));
+  EXPECT_TRUE(w.armed(5));
+  EXPECT_EQ(w.deadline(5), 20u);
+  EXPECT_EQ(w.armed_count(), 3u);
+  w.move(6, 7);  // unarmed: nothing
+  EXPECT_FALSE(w.armed(7));
+  std::vector<uint32_t> fired;
+  w.advance(20, [&](uint32_t id) { fired.push_back(id); });
+  EXPECT_EQ(fired, (std::vector<uint32_t>{0, 5, 2}));
 }
 
 IpAddr v4(uint32_t a) {
