@@ -433,6 +433,41 @@ TEST(Hold, TheHoldWatchesItsOwnResetsSenderAfterAnotherReset) {
   EXPECT_NE(std::find(box.dropped.begin(), box.dropped.end(), &s.rst), box.dropped.end());
 }
 
+// The held reset's sender talks after a newer reset toward the other end:
+// the held one is dropped as forged, and the connection's race watch stays
+// on the newer reset (the client's own): the client's data after it still
+// revises it.
+TEST(Hold, DroppingAnOlderHeldResetLeavesTheNewerOnesRaceWatch) {
+  WorkerParams params = hold_params();
+  params.judge.both_directions_ns = 0;  // the second reset stands on its own
+  HeldReset s;
+  Box box(params);
+  for (const auto& p : s.before) box.feed(p);
+  ASSERT_EQ(box.feed(s.rst), Disposition::kHold);
+  s.cap.advance_ms(1);
+  s.conn.rst(kClient);
+  const size_t at_client_rst = box.events.size();
+  box.feed(s.cap.packets().back());
+  ASSERT_GT(box.events.size(), at_client_rst);
+  const uint32_t client_seq = box.events[at_client_rst].seq;
+  s.cap.advance_ms(1);
+  s.conn.data(kServer, 10);  // the held reset's supposed sender: forged
+  box.feed(s.cap.packets().back());
+  ASSERT_NE(std::find(box.dropped.begin(), box.dropped.end(), &s.rst), box.dropped.end());
+  const size_t before = box.events.size();
+  s.cap.advance_ms(1);
+  s.conn.data(kClient, 10);  // the newer reset's sender talks: a race on it
+  box.feed(s.cap.packets().back());
+  bool revised = false;
+  for (size_t i = before; i < box.events.size(); ++i) {
+    const RstEvent& e = box.events[i];
+    if (e.revises_packet_number != 0 && e.revises_seq == client_seq) {
+      revised = e.evidence.has(Evidence::data_after_rst);
+    }
+  }
+  EXPECT_TRUE(revised) << "the client's reset lost its race watch to the dropped one";
+}
+
 // A full reset-history pool takes an entry back from a one-way pick-up for
 // a connection seen both ways, never the other way round.
 TEST(HistoryPool, OneWayPickUpsYieldTheirEntriesToRealConnections) {
@@ -457,6 +492,18 @@ TEST(HistoryPool, OneWayPickUpsYieldTheirEntriesToRealConnections) {
   EXPECT_EQ(c.pool_history_reclaimed, 1u);
   EXPECT_EQ(c.pool_history_refused, 0u);
   EXPECT_EQ(box.worker.history_pool().used(), 2u);
+  // Each entry in use belongs to exactly one flow, which names it, and the
+  // one-way flow it was taken from names none.
+  const auto check_owners = [&] {
+    size_t owners = 0;
+    box.worker.flows().for_each([&](const FlowEntry& f) {
+      if (f.history == 0) return;
+      ++owners;
+      EXPECT_EQ(box.worker.history_pool()[f.history].flow_id, f.flow_id);
+    });
+    EXPECT_EQ(owners, box.worker.history_pool().used());
+  };
+  check_owners();
   // And a one-way pick-up never takes a real connection's entry.
   scenario::Conn late(cap, HeldReset::options(), "198.18.1.1", 5000, "10.2.0.20", 443);
   late.send(kClient, kAck);
@@ -464,6 +511,18 @@ TEST(HistoryPool, OneWayPickUpsYieldTheirEntriesToRealConnections) {
   box.feed(cap.packets()[cap.packets().size() - 2]);
   box.feed(cap.packets().back());
   EXPECT_EQ(c.pool_history_reclaimed, 1u);
+  check_owners();
+  // Once every flow has expired (a packet much later runs the expiry
+  // timers), the pool is empty again: nothing leaked, nothing freed twice.
+  cap.advance_ms(9000 * 1000);
+  scenario::Conn tick(cap, HeldReset::options(), "10.9.9.9", 1, "10.2.0.20", 443);
+  for (int i = 0; i < 40; ++i) {
+    cap.advance_ms(20);
+    tick.send(kClient, kAck);
+    box.feed(cap.packets().back());
+  }
+  EXPECT_EQ(box.worker.history_pool().used(), 0u);
+  EXPECT_EQ(box.worker.flows().size(), 1u);  // the tick's own
 }
 
 // The held reset is exact (the receiver would accept it): the connection
