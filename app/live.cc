@@ -121,475 +121,548 @@ int64_t count_split_flows(const std::vector<std::unique_ptr<dpdk::LiveWorker>>& 
   return split;
 }
 
-}  // namespace
-
-int run_live(int eal_argc, char** eal_argv, const Options& options, const config::Config& cfg) {
-  const config::LiveConfig& live = cfg.live;
-  const bool inline_mode = live.mode == "inline";
-  if (rte_eal_init(eal_argc, eal_argv) < 0) {
-    spdlog::error("EAL initialisation failed: {}", rte_strerror(rte_errno));
-    return kExitSetup;
-  }
-  int status = 0;
-  // Everything DPDK-owned is released before rte_eal_cleanup().
-  {
-    std::vector<uint16_t> ports = live.ports;
-    if (ports.empty()) {
-      if (inline_mode) {
-        ports = {0, 1};
-      } else {
-        uint16_t p;
-        RTE_ETH_FOREACH_DEV(p) { ports.push_back(p); }
-      }
-    }
-    if (inline_mode && ports.size() != 2) {
-      spdlog::error("inline mode forwards between exactly two ports, got {}", ports.size());
-      dpdk::eal_cleanup();
-      return kExitSetup;
-    }
-    if (ports.empty()) {
-      spdlog::error("mirror mode found no ports (give devices with --vdev or -a)");
-      dpdk::eal_cleanup();
-      return kExitSetup;
-    }
-    // Workers: as configured, or one per lcore EAL has besides the main one.
-    const uint16_t nworkers = static_cast<uint16_t>(
-        live.workers != 0 ? live.workers : std::max(1u, rte_lcore_count() - 1));
-    if (rte_lcore_count() < static_cast<unsigned>(nworkers) + 1) {
-      spdlog::error("{} workers need {} lcores (one main, one per worker), EAL has {}: use -l or "
-                    "--lcores",
-                    nworkers, nworkers + 1, rte_lcore_count());
-      dpdk::eal_cleanup();
-      return kExitSetup;
-    }
-
-    // Mempool: every rx and tx descriptor, tx buffers, held resets, the
-    // re-hash rings, and per-lcore caches, with headroom.
-    const size_t per_worker = 4 * 32 + cfg.hold.max_packets + nworkers * kHandoffRing;
-    const size_t mbufs = ports.size() * nworkers * (live.rx_desc + live.tx_desc) +
-                         nworkers * per_worker + (nworkers + 1) * kMbufCache + 4096;
-    rte_mempool* pool = rte_pktmbuf_pool_create("rstguard_mbufs", static_cast<unsigned>(mbufs),
-                                                kMbufCache, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                                static_cast<int>(rte_socket_id()));
-    if (pool == nullptr) {
-      spdlog::error("cannot allocate {} mbufs: {} (give EAL more memory with -m)", mbufs,
-                    rte_strerror(rte_errno));
-      dpdk::eal_cleanup();
-      return kExitSetup;
-    }
-
-    dpdk::LiveShared shared;
-    std::atomic<bool> stop_workers{false};
-    std::shared_ptr<const PolicySet> policy = cfg.policy;
-    policy->prepare_scanners(nworkers);  // scratch per worker, before it is shared
-    std::atomic<const PolicySet*> policy_ptr{policy.get()};
-    shared.policy = &policy_ptr;
-    const size_t rcu_bytes = rte_rcu_qsbr_get_memsize(nworkers);
-    auto* rcu = static_cast<rte_rcu_qsbr*>(
-        rte_zmalloc("rstguard_rcu", rcu_bytes, RTE_CACHE_LINE_SIZE));
-    if (rcu == nullptr || rte_rcu_qsbr_init(rcu, nworkers) != 0) {
-      spdlog::error("cannot set up RCU for {} workers", nworkers);
-      rte_free(rcu);
-      rte_mempool_free(pool);  // before the EAL goes
-      dpdk::eal_cleanup();
-      return kExitSetup;
-    }
-    shared.rcu = rcu;
-    g_telemetry.generation = policy->generation();
-    g_telemetry.rules = policy->rules().size();
-    rte_telemetry_register_cmd("/rstguard/reload", telemetry_reload,
-                               "Reloads the configuration file. No parameters.");
-    rte_telemetry_register_cmd("/rstguard/policy", telemetry_policy,
-                               "The policy in force: generation, rules, last reload. No parameters.");
-    rte_telemetry_register_cmd("/rstguard/stats", telemetry_stats,
-                               "Counters so far, summed over the workers (at most 100 ms old)");
-    shared.forward = inline_mode;
-    shared.workers = nworkers;
-    shared.stop = &stop_workers;
-    shared.tsc_hz = rte_get_tsc_hz();
-    shared.tsc_base = rte_rdtsc();
-    shared.wall_base_ns = wall_ns();
-    shared.tx_flush_cycles = live.tx_flush_ns * shared.tsc_hz / 1'000'000'000ull;
-    shared.idle_sleep_us = (live.idle_sleep_ns + 999) / 1000;
-    shared.drop_held_on_exit = live.drop_held_on_exit;
-
-    std::vector<dpdk::PortState> states;
-    uint16_t max_port = 0;
-    for (uint16_t p : ports) max_port = std::max(max_port, p);
-    shared.peer.assign(max_port + 1u, 0);
-    bool ok = true;
-    for (uint16_t p : ports) {
-      dpdk::PortRequest req;
-      req.port_id = p;
-      req.queues = nworkers;
-      req.tx_queues = inline_mode ? nworkers : 0;
-      req.rx_desc = static_cast<uint16_t>(live.rx_desc);
-      req.tx_desc = static_cast<uint16_t>(live.tx_desc);
-      dpdk::PortState st;
-      std::string error;
-      if (!dpdk::setup_port(req, pool, &st, &error)) {
-        spdlog::error("{}", error);
-        ok = false;
-        break;
-      }
-      spdlog::info("port {} ({}, {}): {} rx queue(s), {}; link {}", p, st.name, st.driver,
-                   st.rx_queues, st.how, dpdk::link_text(p));
-      if (!st.symmetric || st.rx_queues < nworkers) shared.software_rehash = nworkers > 1;
-      states.push_back(st);
-    }
-    if (inline_mode && ok) {
-      shared.peer[ports[0]] = ports[1];
-      shared.peer[ports[1]] = ports[0];
-    }
-    const bool forced = live.rehash == "software" && nworkers > 1;
-    if (ok && forced) {
-      spdlog::info("live.rehash: software: re-hashing in software whatever the devices offer "
-                   "(packets move between workers through rings)");
-    } else if (ok && shared.software_rehash) {
-      spdlog::warn("a port cannot give every worker its own symmetric queue: re-hashing in "
-                   "software (packets move between workers through rings)");
-    }
-    if (forced) shared.software_rehash = true;
-    std::atomic<uint16_t> rx_stopped{0};  // the workers' two-phase stop
-    shared.rx_stopped = &rx_stopped;
-    if (ok && shared.software_rehash) {
-      shared.handoff.assign(nworkers * nworkers, nullptr);
-      for (uint16_t a = 0; a < nworkers && ok; ++a) {
-        for (uint16_t b = 0; b < nworkers; ++b) {
-          if (a == b) continue;
-          const std::string name = "rg_hand_" + std::to_string(a) + "_" + std::to_string(b);
-          rte_ring* r = rte_ring_create(name.c_str(), kHandoffRing, rte_socket_id(),
-                                        RING_F_SP_ENQ | RING_F_SC_DEQ);
-          if (r == nullptr) {
-            spdlog::error("cannot create ring {}: {}", name, rte_strerror(rte_errno));
-            ok = false;
-            break;
-          }
-          shared.handoff[a * nworkers + b] = r;
-        }
-      }
-    }
-
-    std::unique_ptr<output::EventSink> sink;
-    if (ok) {
-      try {
-        sink = std::make_unique<output::EventSink>(cfg.output.events, cfg.output.rotate_bytes,
-                                                   cfg.output.rotate_files);
-      } catch (const std::exception& e) {
-        spdlog::error("{}", e.what());
-        ok = false;
-      }
-    }
-
-    std::vector<rte_ring*> event_rings;
-    std::vector<rte_ring*> flagged_rings;
-    std::unique_ptr<CaptureWriter> flagged_writer;
-    if (ok && !cfg.output.flagged.empty()) {
-      std::string error;
-      flagged_writer = CaptureWriter::open(cfg.output.flagged, 1, &error,
-                                           Rotation{cfg.output.rotate_bytes, cfg.output.rotate_files});
-      if (!flagged_writer) {
-        spdlog::error("{}", error);
-        ok = false;
-      }
-    }
-    std::vector<std::unique_ptr<dpdk::LiveWorker>> workers;
-    if (ok) {
-      WorkerParams wp;
-      wp.flow = cfg.flow;
-      // One seed for every worker's table: the software re-hash picks the
-      // same owner whichever worker received the packet.
-      wp.flow.hash_seed = cfg.flow_hash_seed ? *cfg.flow_hash_seed : random_seed();
-      wp.judge = cfg.judge;
-      wp.actions = cfg.actions;
-      // The run's event budget, split between the workers (rounded up).
-      wp.max_events_per_second = static_cast<uint32_t>(
-          (static_cast<uint64_t>(cfg.output.max_events_per_second) + nworkers - 1) / nworkers);
-      // A mirror port cannot drop or hold, and alert-only inline must not:
-      // events say what really happened to the reset (alert).
-      wp.can_drop = inline_mode && !live.alert_only;
-      wp.verbosity = cfg.output.verbosity;
-      wp.hold = cfg.hold;
-      wp.pools = cfg.pools;
-      for (uint16_t w = 0; w < nworkers; ++w) {
-        const std::string name = "rg_events_" + std::to_string(w);
-        rte_ring* r = rte_ring_create_elem(name.c_str(), sizeof(RstEvent), live.event_ring,
-                                           rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-        if (r == nullptr) {
-          spdlog::error("cannot create ring {}: {}", name, rte_strerror(rte_errno));
-          ok = false;
-          break;
-        }
-        event_rings.push_back(r);
-        rte_ring* fr = nullptr;
-        if (flagged_writer) {
-          const std::string fname = "rg_flagged_" + std::to_string(w);
-          fr = rte_ring_create_elem(fname.c_str(), sizeof(dpdk::FlaggedPacket), 1024,
-                                    rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ);
-          if (fr == nullptr) {
-            spdlog::error("cannot create ring {}: {}", fname, rte_strerror(rte_errno));
-            ok = false;
-            break;
-          }
-          flagged_rings.push_back(fr);
-        }
-        std::vector<dpdk::RxSource> sources;
-        for (const dpdk::PortState& st : states) {
-          // Queue w of every port; with fewer queues than workers, the
-          // low workers read them and re-hash (software_rehash).
-          if (w < st.rx_queues) sources.push_back({st.port_id, w});
-        }
-        wp.index = w;  // its own trigger scanner
-        try {
-          workers.push_back(std::make_unique<dpdk::LiveWorker>(
-              w, shared, wp, std::move(sources), r, static_cast<int>(rte_socket_id()), fr));
-        } catch (const CapacityError& e) {
-          // Reported here so that the ports, rings and mempool are freed
-          // on the way out like on any other setup error (exit 2).
-          spdlog::error("{}", e.what());
-          ok = false;
-          break;
-        } catch (const std::bad_alloc&) {
-          spdlog::error("cannot allocate worker {}'s flow table, pools and hold queue: lower "
-                        "flow_table.capacity, pools or hold.max_packets", w);
-          ok = false;
-          break;
-        }
-      }
-    }
-
-    const bool print = !options.quiet && cfg.output.events != "-";
-    std::vector<RstEvent> drained(256);
-    // Drains the rings, at most `budget` events (or flagged packets) from
-    // each: under a flood the main loop still gets round to signals,
-    // reload, telemetry, metrics and links. True when a ring may hold more.
-    constexpr size_t kDrainBudget = 16384;
-    const auto drain = [&](size_t budget) {
-      bool more = false;
-      dpdk::FlaggedPacket fp;
-      for (rte_ring* r : flagged_rings) {
-        for (size_t taken = 0;; ++taken) {
-          if (taken >= budget) {
-            more = true;
-            break;
-          }
-          if (rte_ring_dequeue_elem(r, &fp, sizeof(fp)) != 0) break;
-          write_flagged(flagged_writer, fp.data, fp.caplen, fp.wire_len, fp.ts_ns);
-        }
-      }
-      for (rte_ring* r : event_rings) {
-        for (size_t taken = 0;;) {
-          if (taken >= budget) {
-            more = true;
-            break;
-          }
-          const unsigned n = rte_ring_dequeue_burst_elem(r, drained.data(), sizeof(RstEvent),
-                                                         static_cast<unsigned>(drained.size()),
-                                                         nullptr);
-          for (unsigned i = 0; i < n; ++i) {
-            sink->write(drained[i]);
-            if (print) std::fputs((output::format_event_text(drained[i]) + "\n").c_str(), stdout);
-          }
-          taken += n;
-          if (n < drained.size()) break;
-        }
-      }
-      return more;
-    };
-
-    const auto start = std::chrono::steady_clock::now();
-    // The counters summed over the workers, from their published copies
-    // (the final ones once they have stopped). Main lcore and telemetry.
-    const auto summarize = [&](bool running) {
-      std::pair<Counters, output::RunInfo> out;
-      auto& [total, info] = out;
-      info.mode = live.mode;
-      info.running = running;
-      for (const dpdk::PortState& st : states) {
-        info.input += (info.input.empty() ? "" : ",") + st.name;
-      }
-      info.seconds =
-          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      for (auto& w : workers) {
-        const dpdk::LiveSnapshot snap = w->snapshot();
-        const Counters& c = snap.counters;
-        total.add(c);
-        const dpdk::LiveStats& st = snap.stats;
-        total.event_overflow += st.event_overflow;
-        output::WorkerInfo wi;
-        wi.lcore = w->lcore();
-        wi.packets = c.pkt_total;
-        wi.flows_created = c.flow_created;
-        wi.flows_active = snap.flows_active;
-        wi.tx = st.tx;
-        wi.tx_dropped = st.tx_dropped;
-        wi.handoff_in = st.handoff_in;
-        wi.handoff_out = st.handoff_out;
-        wi.event_overflow = st.event_overflow;
-        info.workers.push_back(wi);
-        info.flows_active += snap.flows_active;
-        info.flow_bytes += w->core().flows().memory_bytes();
-        info.flow_capacity += w->core().flows().capacity();
-      }
-      return out;
-    };
-    // The telemetry callback refers to this scope: it goes before the scope
-    // does, whichever way it is left.
-    struct ClearTelemetryStats {
-      ~ClearTelemetryStats() {
-        std::lock_guard<std::mutex> lock(g_telemetry.mutex);
-        g_telemetry.stats = nullptr;
-      }
-    } clear_telemetry_stats;
-    if (ok) {
-      {
-        std::lock_guard<std::mutex> lock(g_telemetry.mutex);
-        g_telemetry.stats = [&](rte_tel_data* d) {
-          const auto [total, info] = summarize(true);
-          rte_tel_data_start_dict(d);
-          rte_tel_data_add_dict_string(d, "mode", info.mode.c_str());
-          rte_tel_data_add_dict_u64(d, "uptime_ms", static_cast<uint64_t>(info.seconds * 1e3));
-          rte_tel_data_add_dict_u64(d, "workers", info.workers.size());
-          rte_tel_data_add_dict_u64(d, "flows_active", info.flows_active);
-          rte_tel_data_add_dict_u64(d, "flows_capacity", info.flow_capacity);
-          // Telemetry names take letters, digits and '_' only: "pkt.total"
-          // is "pkt_total" here.
-          total.for_each_scalar([&](std::string_view name, uint64_t v) {
-            std::string key(name);
-            std::replace(key.begin(), key.end(), '.', '_');
-            rte_tel_data_add_dict_u64(d, key.c_str(), v);
-          });
-          add_breakdown<Label>(d, "rst_label", total.rst_label);
-          add_breakdown<Validity>(d, "rst_validity", total.rst_validity);
-          add_breakdown<Cause>(d, "rst_cause", total.rst_cause);
-          add_breakdown<Evidence>(d, "rst_evidence", total.rst_evidence);
-        };
-      }
-      install_stop_handlers();
-      unsigned lcore = rte_get_next_lcore(-1, 1, 0);
-      for (auto& w : workers) {
-        rte_eal_remote_launch(dpdk::LiveWorker::launch, w.get(), lcore);
-        lcore = rte_get_next_lcore(lcore, 1, 0);
-      }
-      spdlog::info("ready: {} mode, {} worker(s), ports {}", live.mode, nworkers,
-                   fmt::join(ports, ","));
-      std::vector<bool> up;
-      for (uint16_t p : ports) up.push_back(dpdk::link_up(p));
-      auto last_link_check = std::chrono::steady_clock::now();
-      const auto metrics_interval = std::chrono::nanoseconds(cfg.output.metrics_interval_ns);
-      auto last_metrics = last_link_check - metrics_interval;  // the first file at once
-      bool metrics_ok = true;
-      while (!stop_requested()) {
-        const bool more = drain(kDrainBudget);
-        std::fflush(stdout);
-        const auto now = std::chrono::steady_clock::now();
-        if (now - last_link_check > std::chrono::milliseconds(500)) {
-          last_link_check = now;
-          for (size_t i = 0; i < ports.size(); ++i) {
-            const bool u = dpdk::link_up(ports[i]);
-            if (u != up[i]) {
-              spdlog::warn("port {}: link {}", ports[i], dpdk::link_text(ports[i]));
-              up[i] = u;
-            }
-          }
-        }
-        if (!cfg.output.metrics.empty() && now - last_metrics >= metrics_interval) {
-          last_metrics = now;
-          const auto [total, info] = summarize(true);
-          std::string error;
-          const bool written = output::write_metrics(cfg.output.metrics, total, info, &error);
-          if (written != metrics_ok) {  // said once per change, not every interval
-            if (written) {
-              spdlog::info("metrics: writing '{}' again", cfg.output.metrics);
-            } else {
-              spdlog::error("cannot write metrics: {}", error);
-            }
-            metrics_ok = written;
-          }
-        }
-        if (take_stats_request()) {  // SIGUSR1: the summary so far
-          std::fflush(stdout);
-          const auto [total, info] = summarize(true);
-          std::fputs(output::format_summary_text(total, info).c_str(), stdout);
-          std::fflush(stdout);
-        }
-        if (take_reload_request()) {
-          std::string status;
-          if (auto next = reload_policy(options, cfg, *policy, &status)) {
-            next->prepare_scanners(nworkers);
-            policy_ptr.store(next.get(), std::memory_order_release);
-            // Every worker passes a quiescent point (between bursts) before
-            // the old policy is freed: none is judged against a freed one.
-            rte_rcu_qsbr_synchronize(rcu, RTE_QSBR_THRID_INVALID);
-            policy = std::move(next);
-            g_telemetry.generation = policy->generation();
-            g_telemetry.rules = policy->rules().size();
-          }
-          std::lock_guard<std::mutex> lock(g_telemetry.mutex);
-          g_telemetry.last_reload = status;
-        }
-        if (!more) rte_delay_us_sleep(1000);
-      }
-      spdlog::info("stopping: rx stops, held resets are {}, events drain",
-                   live.drop_held_on_exit ? "dropped" : "released");
-      stop_workers.store(true, std::memory_order_relaxed);
-      // Keep draining while workers finish, so a full ring never loses what
-      // they judged last.
-      for (;;) {
-        drain(kDrainBudget);
-        bool all = true;
-        for (auto& w : workers) all = all && w->finished();
-        if (all) break;
-        rte_delay_us_sleep(200);
-      }
-      rte_eal_mp_wait_lcore();
-      while (drain(kDrainBudget)) {
-      }
-      sink->flush();
-      if (flagged_writer) flagged_writer->flush();
-    } else {
-      status = kExitSetup;
-    }
-
-    if (ok) {
-      auto [total, info] = summarize(false);
-      info.flows_split = count_split_flows(workers);
-      std::fflush(stdout);
-      std::fputs(output::format_summary_text(total, info).c_str(), stdout);
-      std::fflush(stdout);
-      if (!cfg.output.metrics.empty()) {
-        std::string error;
-        if (!output::write_metrics(cfg.output.metrics, total, info, &error)) {
-          spdlog::error("cannot write metrics: {}", error);
-          status = 1;
-        }
-      }
-      if (!cfg.output.stats_json.empty()) {
-        std::ofstream f(cfg.output.stats_json);
-        f << output::format_summary_json(total, info) << "\n";
-        if (!f) {
-          spdlog::error("cannot write stats to '{}'", cfg.output.stats_json);
-          status = 1;
-        }
-      }
-    }
-    {
-      std::lock_guard<std::mutex> lock(g_telemetry.mutex);
-      g_telemetry.stats = nullptr;
-    }
-    workers.clear();
-    for (rte_ring* r : event_rings) rte_ring_free(r);
-    for (rte_ring* r : flagged_rings) rte_ring_free(r);
-    for (rte_ring* r : shared.handoff) rte_ring_free(r);
+// Owners of what setup makes from DPDK, each freeing its own on every path
+// out (declared in the order things are made, so freed in reverse).
+struct EalSession {
+  ~EalSession() { dpdk::eal_cleanup(); }  // the last DPDK call
+};
+struct FreeMempool {
+  void operator()(rte_mempool* p) const { rte_mempool_free(p); }
+};
+struct FreeRcu {
+  void operator()(rte_rcu_qsbr* p) const { rte_free(p); }
+};
+struct FreeRing {
+  void operator()(rte_ring* r) const { rte_ring_free(r); }
+};
+using RingPtr = std::unique_ptr<rte_ring, FreeRing>;
+// Ports set up so far: stopped and closed when it goes (before the
+// mempool their queues draw from).
+struct OpenPorts {
+  std::vector<dpdk::PortState> states;
+  ~OpenPorts() {
     for (const dpdk::PortState& st : states) {
       rte_eth_dev_stop(st.port_id);
       rte_eth_dev_close(st.port_id);
     }
-    rte_mempool_free(pool);
-    rte_free(rcu);
   }
-  dpdk::eal_cleanup();
+};
+
+// One live run: setup() makes everything (false: a setup error, already
+// reported; what was made is freed by the members' owners), main_loop()
+// runs the main lcore until a stop, shutdown() stops the workers and
+// drains, report() writes the final summary and files.
+class LiveRun {
+ public:
+  LiveRun(const Options& options, const config::Config& cfg)
+      : options_(options), cfg_(cfg), live_(cfg.live), inline_(live_.mode == "inline") {}
+  ~LiveRun() {
+    std::lock_guard<std::mutex> lock(g_telemetry.mutex);
+    g_telemetry.stats = nullptr;  // it refers to this run
+  }
+
+  bool setup() {
+    return choose_ports() && make_mempool() && make_rcu() && open_ports() && make_handoff() &&
+           open_outputs() && make_workers();
+  }
+  void main_loop();
+  void shutdown();
+  int report();
+
+ private:
+  bool choose_ports();
+  bool make_mempool();
+  bool make_rcu();
+  bool open_ports();
+  bool make_handoff();
+  bool open_outputs();
+  bool make_workers();
+  void register_telemetry();
+  void reload();
+  bool drain(size_t budget);
+  std::pair<Counters, output::RunInfo> summarize(bool running);
+
+  // What the main loop drains per ring per pass, so that under a flood it
+  // still gets round to signals, reload, telemetry, metrics and links.
+  static constexpr size_t kDrainBudget = 16384;
+
+  const Options& options_;
+  const config::Config& cfg_;
+  const config::LiveConfig& live_;
+  const bool inline_;
+  std::vector<uint16_t> ports_;
+  uint16_t nworkers_ = 0;
+  std::shared_ptr<const PolicySet> policy_;
+  std::atomic<const PolicySet*> policy_ptr_{nullptr};
+  std::atomic<bool> stop_workers_{false};
+  std::atomic<uint16_t> rx_stopped_{0};  // the workers' two-phase stop
+  dpdk::LiveShared shared_;
+  std::chrono::steady_clock::time_point start_;
+  // Owners, in the order made.
+  std::unique_ptr<rte_mempool, FreeMempool> pool_;
+  std::unique_ptr<rte_rcu_qsbr, FreeRcu> rcu_;
+  OpenPorts ports_open_;
+  std::vector<RingPtr> handoff_;
+  std::unique_ptr<output::EventSink> sink_;
+  std::unique_ptr<CaptureWriter> flagged_writer_;
+  std::vector<RingPtr> event_rings_;
+  std::vector<RingPtr> flagged_rings_;
+  std::vector<std::unique_ptr<dpdk::LiveWorker>> workers_;  // use the rings: freed first
+  std::vector<RstEvent> drained_ = std::vector<RstEvent>(256);
+};
+
+bool LiveRun::choose_ports() {
+  ports_ = live_.ports;
+  if (ports_.empty()) {
+    if (inline_) {
+      ports_ = {0, 1};
+    } else {
+      uint16_t p;
+      RTE_ETH_FOREACH_DEV(p) { ports_.push_back(p); }
+    }
+  }
+  if (inline_ && ports_.size() != 2) {
+    spdlog::error("inline mode forwards between exactly two ports, got {}", ports_.size());
+    return false;
+  }
+  if (ports_.empty()) {
+    spdlog::error("mirror mode found no ports (give devices with --vdev or -a)");
+    return false;
+  }
+  // Workers: as configured, or one per lcore EAL has besides the main one.
+  nworkers_ = static_cast<uint16_t>(live_.workers != 0 ? live_.workers
+                                                       : std::max(1u, rte_lcore_count() - 1));
+  if (rte_lcore_count() < static_cast<unsigned>(nworkers_) + 1) {
+    spdlog::error("{} workers need {} lcores (one main, one per worker), EAL has {}: use -l or "
+                  "--lcores",
+                  nworkers_, nworkers_ + 1, rte_lcore_count());
+    return false;
+  }
+  return true;
+}
+
+// Every rx and tx descriptor, tx buffers, held resets, the re-hash rings,
+// and per-lcore caches, with headroom.
+bool LiveRun::make_mempool() {
+  const size_t per_worker = 4 * 32 + cfg_.hold.max_packets + nworkers_ * kHandoffRing;
+  const size_t mbufs = ports_.size() * nworkers_ * (live_.rx_desc + live_.tx_desc) +
+                       nworkers_ * per_worker + (nworkers_ + 1) * kMbufCache + 4096;
+  pool_.reset(rte_pktmbuf_pool_create("rstguard_mbufs", static_cast<unsigned>(mbufs), kMbufCache,
+                                      0, RTE_MBUF_DEFAULT_BUF_SIZE,
+                                      static_cast<int>(rte_socket_id())));
+  if (!pool_) {
+    spdlog::error("cannot allocate {} mbufs: {} (give EAL more memory with -m)", mbufs,
+                  rte_strerror(rte_errno));
+    return false;
+  }
+  return true;
+}
+
+// The policy's RCU: reload frees an old policy only once every worker has
+// passed a quiescent point.
+bool LiveRun::make_rcu() {
+  policy_ = cfg_.policy;
+  policy_->prepare_scanners(nworkers_);  // scratch per worker, before it is shared
+  policy_ptr_.store(policy_.get());
+  const size_t bytes = rte_rcu_qsbr_get_memsize(nworkers_);
+  rcu_.reset(static_cast<rte_rcu_qsbr*>(rte_zmalloc("rstguard_rcu", bytes, RTE_CACHE_LINE_SIZE)));
+  if (!rcu_ || rte_rcu_qsbr_init(rcu_.get(), nworkers_) != 0) {
+    spdlog::error("cannot set up RCU for {} workers", nworkers_);
+    return false;
+  }
+  shared_.policy = &policy_ptr_;
+  shared_.rcu = rcu_.get();
+  shared_.forward = inline_;
+  shared_.workers = nworkers_;
+  shared_.stop = &stop_workers_;
+  shared_.rx_stopped = &rx_stopped_;
+  shared_.tsc_hz = rte_get_tsc_hz();
+  shared_.tsc_base = rte_rdtsc();
+  shared_.wall_base_ns = wall_ns();
+  shared_.tx_flush_cycles = live_.tx_flush_ns * shared_.tsc_hz / 1'000'000'000ull;
+  shared_.idle_sleep_us = (live_.idle_sleep_ns + 999) / 1000;
+  shared_.drop_held_on_exit = live_.drop_held_on_exit;
+  return true;
+}
+
+bool LiveRun::open_ports() {
+  uint16_t max_port = 0;
+  for (uint16_t p : ports_) max_port = std::max(max_port, p);
+  shared_.peer.assign(max_port + 1u, 0);
+  for (uint16_t p : ports_) {
+    dpdk::PortRequest req;
+    req.port_id = p;
+    req.queues = nworkers_;
+    req.tx_queues = inline_ ? nworkers_ : 0;
+    req.rx_desc = static_cast<uint16_t>(live_.rx_desc);
+    req.tx_desc = static_cast<uint16_t>(live_.tx_desc);
+    dpdk::PortState st;
+    std::string error;
+    if (!dpdk::setup_port(req, pool_.get(), &st, &error)) {
+      spdlog::error("{}", error);
+      return false;
+    }
+    ports_open_.states.push_back(st);
+    spdlog::info("port {} ({}, {}): {} rx queue(s), {}; link {}", p, st.name, st.driver,
+                 st.rx_queues, st.how, dpdk::link_text(p));
+    if (!st.symmetric || st.rx_queues < nworkers_) shared_.software_rehash = nworkers_ > 1;
+  }
+  if (inline_) {
+    shared_.peer[ports_[0]] = ports_[1];
+    shared_.peer[ports_[1]] = ports_[0];
+  }
+  return true;
+}
+
+// The software re-hash's rings, one per ordered pair of workers.
+bool LiveRun::make_handoff() {
+  const bool forced = live_.rehash == "software" && nworkers_ > 1;
+  if (forced) {
+    spdlog::info("live.rehash: software: re-hashing in software whatever the devices offer "
+                 "(packets move between workers through rings)");
+  } else if (shared_.software_rehash) {
+    spdlog::warn("a port cannot give every worker its own symmetric queue: re-hashing in "
+                 "software (packets move between workers through rings)");
+  }
+  if (forced) shared_.software_rehash = true;
+  if (!shared_.software_rehash) return true;
+  shared_.handoff.assign(nworkers_ * nworkers_, nullptr);
+  for (uint16_t a = 0; a < nworkers_; ++a) {
+    for (uint16_t b = 0; b < nworkers_; ++b) {
+      if (a == b) continue;
+      const std::string name = "rg_hand_" + std::to_string(a) + "_" + std::to_string(b);
+      RingPtr r(rte_ring_create(name.c_str(), kHandoffRing, rte_socket_id(),
+                                RING_F_SP_ENQ | RING_F_SC_DEQ));
+      if (!r) {
+        spdlog::error("cannot create ring {}: {}", name, rte_strerror(rte_errno));
+        return false;
+      }
+      shared_.handoff[a * nworkers_ + b] = r.get();
+      handoff_.push_back(std::move(r));
+    }
+  }
+  return true;
+}
+
+bool LiveRun::open_outputs() {
+  try {
+    sink_ = std::make_unique<output::EventSink>(cfg_.output.events, cfg_.output.rotate_bytes,
+                                                cfg_.output.rotate_files);
+  } catch (const std::exception& e) {
+    spdlog::error("{}", e.what());
+    return false;
+  }
+  if (!cfg_.output.flagged.empty()) {
+    std::string error;
+    flagged_writer_ = CaptureWriter::open(cfg_.output.flagged, 1, &error,
+                                          Rotation{cfg_.output.rotate_bytes, cfg_.output.rotate_files});
+    if (!flagged_writer_) {
+      spdlog::error("{}", error);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Per worker: its event ring, its flagged-packet ring, and the worker.
+bool LiveRun::make_workers() {
+  WorkerParams wp;
+  wp.flow = cfg_.flow;
+  // One seed for every worker's table: the software re-hash picks the same
+  // owner whichever worker received the packet.
+  wp.flow.hash_seed = cfg_.flow_hash_seed ? *cfg_.flow_hash_seed : random_seed();
+  wp.judge = cfg_.judge;
+  wp.actions = cfg_.actions;
+  // The run's event budget, split between the workers (rounded up).
+  wp.max_events_per_second = static_cast<uint32_t>(
+      (static_cast<uint64_t>(cfg_.output.max_events_per_second) + nworkers_ - 1) / nworkers_);
+  // A mirror port cannot drop or hold, and alert-only inline must not:
+  // events say what really happened to the reset (alert).
+  wp.can_drop = inline_ && !live_.alert_only;
+  wp.verbosity = cfg_.output.verbosity;
+  wp.hold = cfg_.hold;
+  wp.pools = cfg_.pools;
+  for (uint16_t w = 0; w < nworkers_; ++w) {
+    const std::string name = "rg_events_" + std::to_string(w);
+    RingPtr r(rte_ring_create_elem(name.c_str(), sizeof(RstEvent), live_.event_ring,
+                                   rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ));
+    if (!r) {
+      spdlog::error("cannot create ring {}: {}", name, rte_strerror(rte_errno));
+      return false;
+    }
+    rte_ring* events = r.get();
+    event_rings_.push_back(std::move(r));
+    rte_ring* flagged = nullptr;
+    if (flagged_writer_) {
+      const std::string fname = "rg_flagged_" + std::to_string(w);
+      RingPtr fr(rte_ring_create_elem(fname.c_str(), sizeof(dpdk::FlaggedPacket), 1024,
+                                      rte_socket_id(), RING_F_SP_ENQ | RING_F_SC_DEQ));
+      if (!fr) {
+        spdlog::error("cannot create ring {}: {}", fname, rte_strerror(rte_errno));
+        return false;
+      }
+      flagged = fr.get();
+      flagged_rings_.push_back(std::move(fr));
+    }
+    std::vector<dpdk::RxSource> sources;
+    for (const dpdk::PortState& st : ports_open_.states) {
+      // Queue w of every port; with fewer queues than workers, the low
+      // workers read them and re-hash (software_rehash).
+      if (w < st.rx_queues) sources.push_back({st.port_id, w});
+    }
+    wp.index = w;  // its own trigger scanner
+    try {
+      workers_.push_back(std::make_unique<dpdk::LiveWorker>(
+          w, shared_, wp, std::move(sources), events, static_cast<int>(rte_socket_id()), flagged));
+    } catch (const CapacityError& e) {
+      spdlog::error("{}", e.what());
+      return false;
+    } catch (const std::bad_alloc&) {
+      spdlog::error("cannot allocate worker {}'s flow table, pools and hold queue: lower "
+                    "flow_table.capacity, pools or hold.max_packets", w);
+      return false;
+    }
+  }
+  return true;
+}
+
+// Drains the rings, at most `budget` events (or flagged packets) from each.
+// True when a ring may hold more.
+bool LiveRun::drain(size_t budget) {
+  const bool print = !options_.quiet && cfg_.output.events != "-";
+  bool more = false;
+  dpdk::FlaggedPacket fp;
+  for (const RingPtr& r : flagged_rings_) {
+    for (size_t taken = 0;; ++taken) {
+      if (taken >= budget) {
+        more = true;
+        break;
+      }
+      if (rte_ring_dequeue_elem(r.get(), &fp, sizeof(fp)) != 0) break;
+      write_flagged(flagged_writer_, fp.data, fp.caplen, fp.wire_len, fp.ts_ns);
+    }
+  }
+  for (const RingPtr& r : event_rings_) {
+    for (size_t taken = 0;;) {
+      if (taken >= budget) {
+        more = true;
+        break;
+      }
+      const unsigned n = rte_ring_dequeue_burst_elem(r.get(), drained_.data(), sizeof(RstEvent),
+                                                     static_cast<unsigned>(drained_.size()),
+                                                     nullptr);
+      for (unsigned i = 0; i < n; ++i) {
+        sink_->write(drained_[i]);
+        if (print) std::fputs((output::format_event_text(drained_[i]) + "\n").c_str(), stdout);
+      }
+      taken += n;
+      if (n < drained_.size()) break;
+    }
+  }
+  return more;
+}
+
+// The counters summed over the workers, from their published copies (the
+// final ones once they have stopped). Main lcore and telemetry.
+std::pair<Counters, output::RunInfo> LiveRun::summarize(bool running) {
+  std::pair<Counters, output::RunInfo> out;
+  auto& [total, info] = out;
+  info.mode = live_.mode;
+  info.running = running;
+  for (const dpdk::PortState& st : ports_open_.states) {
+    info.input += (info.input.empty() ? "" : ",") + st.name;
+  }
+  info.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  for (auto& w : workers_) {
+    const dpdk::LiveSnapshot snap = w->snapshot();
+    const Counters& c = snap.counters;
+    total.add(c);
+    const dpdk::LiveStats& st = snap.stats;
+    total.event_overflow += st.event_overflow;
+    output::WorkerInfo wi;
+    wi.lcore = w->lcore();
+    wi.packets = c.pkt_total;
+    wi.flows_created = c.flow_created;
+    wi.flows_active = snap.flows_active;
+    wi.tx = st.tx;
+    wi.tx_dropped = st.tx_dropped;
+    wi.handoff_in = st.handoff_in;
+    wi.handoff_out = st.handoff_out;
+    wi.event_overflow = st.event_overflow;
+    info.workers.push_back(wi);
+    info.flows_active += snap.flows_active;
+    info.flow_bytes += w->core().flows().memory_bytes();
+    info.flow_capacity += w->core().flows().capacity();
+  }
+  return out;
+}
+
+void LiveRun::register_telemetry() {
+  g_telemetry.generation = policy_->generation();
+  g_telemetry.rules = policy_->rules().size();
+  rte_telemetry_register_cmd("/rstguard/reload", telemetry_reload,
+                             "Reloads the configuration file. No parameters.");
+  rte_telemetry_register_cmd("/rstguard/policy", telemetry_policy,
+                             "The policy in force: generation, rules, last reload. No parameters.");
+  rte_telemetry_register_cmd("/rstguard/stats", telemetry_stats,
+                             "Counters so far, summed over the workers (at most 100 ms old)");
+  std::lock_guard<std::mutex> lock(g_telemetry.mutex);
+  g_telemetry.stats = [this](rte_tel_data* d) {
+    const auto [total, info] = summarize(true);
+    rte_tel_data_start_dict(d);
+    rte_tel_data_add_dict_string(d, "mode", info.mode.c_str());
+    rte_tel_data_add_dict_u64(d, "uptime_ms", static_cast<uint64_t>(info.seconds * 1e3));
+    rte_tel_data_add_dict_u64(d, "workers", info.workers.size());
+    rte_tel_data_add_dict_u64(d, "flows_active", info.flows_active);
+    rte_tel_data_add_dict_u64(d, "flows_capacity", info.flow_capacity);
+    // Telemetry names take letters, digits and '_' only: "pkt.total" is
+    // "pkt_total" here.
+    total.for_each_scalar([&](std::string_view name, uint64_t v) {
+      std::string key(name);
+      std::replace(key.begin(), key.end(), '.', '_');
+      rte_tel_data_add_dict_u64(d, key.c_str(), v);
+    });
+    add_breakdown<Label>(d, "rst_label", total.rst_label);
+    add_breakdown<Validity>(d, "rst_validity", total.rst_validity);
+    add_breakdown<Cause>(d, "rst_cause", total.rst_cause);
+    add_breakdown<Evidence>(d, "rst_evidence", total.rst_evidence);
+  };
+}
+
+void LiveRun::reload() {
+  std::string status;
+  if (auto next = reload_policy(options_, cfg_, *policy_, &status)) {
+    next->prepare_scanners(nworkers_);
+    policy_ptr_.store(next.get(), std::memory_order_release);
+    // Every worker passes a quiescent point (between bursts) before the old
+    // policy is freed: none is judged against a freed one.
+    rte_rcu_qsbr_synchronize(rcu_.get(), RTE_QSBR_THRID_INVALID);
+    policy_ = std::move(next);
+    g_telemetry.generation = policy_->generation();
+    g_telemetry.rules = policy_->rules().size();
+  }
+  std::lock_guard<std::mutex> lock(g_telemetry.mutex);
+  g_telemetry.last_reload = status;
+}
+
+// The main lcore until a stop is asked for: drains the workers' rings and
+// answers signals, reloads, telemetry, metrics and link changes.
+void LiveRun::main_loop() {
+  start_ = std::chrono::steady_clock::now();
+  register_telemetry();
+  install_stop_handlers();
+  unsigned lcore = rte_get_next_lcore(-1, 1, 0);
+  for (auto& w : workers_) {
+    rte_eal_remote_launch(dpdk::LiveWorker::launch, w.get(), lcore);
+    lcore = rte_get_next_lcore(lcore, 1, 0);
+  }
+  spdlog::info("ready: {} mode, {} worker(s), ports {}", live_.mode, nworkers_,
+               fmt::join(ports_, ","));
+  std::vector<bool> up;
+  for (uint16_t p : ports_) up.push_back(dpdk::link_up(p));
+  auto last_link_check = std::chrono::steady_clock::now();
+  const auto metrics_interval = std::chrono::nanoseconds(cfg_.output.metrics_interval_ns);
+  auto last_metrics = last_link_check - metrics_interval;  // the first file at once
+  bool metrics_ok = true;
+  while (!stop_requested()) {
+    const bool more = drain(kDrainBudget);
+    std::fflush(stdout);
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_link_check > std::chrono::milliseconds(500)) {
+      last_link_check = now;
+      for (size_t i = 0; i < ports_.size(); ++i) {
+        const bool u = dpdk::link_up(ports_[i]);
+        if (u != up[i]) {
+          spdlog::warn("port {}: link {}", ports_[i], dpdk::link_text(ports_[i]));
+          up[i] = u;
+        }
+      }
+    }
+    if (!cfg_.output.metrics.empty() && now - last_metrics >= metrics_interval) {
+      last_metrics = now;
+      const auto [total, info] = summarize(true);
+      std::string error;
+      const bool written = output::write_metrics(cfg_.output.metrics, total, info, &error);
+      if (written != metrics_ok) {  // said once per change, not every interval
+        if (written) {
+          spdlog::info("metrics: writing '{}' again", cfg_.output.metrics);
+        } else {
+          spdlog::error("cannot write metrics: {}", error);
+        }
+        metrics_ok = written;
+      }
+    }
+    if (take_stats_request()) {  // SIGUSR1: the summary so far
+      std::fflush(stdout);
+      const auto [total, info] = summarize(true);
+      std::fputs(output::format_summary_text(total, info).c_str(), stdout);
+      std::fflush(stdout);
+    }
+    if (take_reload_request()) reload();
+    if (!more) rte_delay_us_sleep(1000);
+  }
+}
+
+// Stops the workers (rx first, then held resets go as configured) and
+// drains every event they made: a full ring never loses what they judged
+// last.
+void LiveRun::shutdown() {
+  spdlog::info("stopping: rx stops, held resets are {}, events drain",
+               live_.drop_held_on_exit ? "dropped" : "released");
+  stop_workers_.store(true, std::memory_order_relaxed);
+  for (;;) {
+    drain(kDrainBudget);
+    bool all = true;
+    for (auto& w : workers_) all = all && w->finished();
+    if (all) break;
+    rte_delay_us_sleep(200);
+  }
+  rte_eal_mp_wait_lcore();
+  while (drain(kDrainBudget)) {
+  }
+  sink_->flush();
+  if (flagged_writer_) flagged_writer_->flush();
+}
+
+// The final summary, metrics and stats file: 0, or 1 if a file failed.
+int LiveRun::report() {
+  int status = 0;
+  auto [total, info] = summarize(false);
+  info.flows_split = count_split_flows(workers_);
+  std::fflush(stdout);
+  std::fputs(output::format_summary_text(total, info).c_str(), stdout);
+  std::fflush(stdout);
+  if (!cfg_.output.metrics.empty()) {
+    std::string error;
+    if (!output::write_metrics(cfg_.output.metrics, total, info, &error)) {
+      spdlog::error("cannot write metrics: {}", error);
+      status = 1;
+    }
+  }
+  if (!cfg_.output.stats_json.empty()) {
+    std::ofstream f(cfg_.output.stats_json);
+    f << output::format_summary_json(total, info) << "\n";
+    if (!f) {
+      spdlog::error("cannot write stats to '{}'", cfg_.output.stats_json);
+      status = 1;
+    }
+  }
   return status;
+}
+
+}  // namespace
+
+int run_live(int eal_argc, char** eal_argv, const Options& options, const config::Config& cfg) {
+  if (rte_eal_init(eal_argc, eal_argv) < 0) {
+    spdlog::error("EAL initialisation failed: {}", rte_strerror(rte_errno));
+    return kExitSetup;
+  }
+  EalSession eal;  // outlives the run: everything DPDK-owned goes first
+  LiveRun run(options, cfg);
+  if (!run.setup()) return kExitSetup;
+  run.main_loop();
+  run.shutdown();
+  return run.report();
 }
 
 }  // namespace rstguard::app
