@@ -116,11 +116,16 @@ open(empty, "wb").write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1
 def live(tag, capture, args, packets):
     """Replays `capture` through rstguard inline on net_pcap, one worker;
     stops once every packet came out (or 30 s), returns what port 1 sent."""
-    tx = path(f"{tag}-tx.pcap")
-    st = path(f"{tag}-stats.json")
+    tx = path(f"live-{tag}-tx.pcap")
+    st = path(f"live-{tag}-stats.json")
+    # A stale file (an earlier run, or the offline test's) would satisfy the
+    # stop condition below before this run has written its first figures.
+    for stale in (tx, st):
+        if os.path.exists(stale):
+            os.remove(stale)
     cmd = [rstguard, "--no-huge", "--no-pci", "-m", "512", f"--file-prefix=rgpress-{tag}-{os.getpid()}",
            "--log-level=lib.eal:error", "-l", "0-1",
-           f"--vdev=net_pcap0,rx_pcap={capture},tx_pcap={path(tag + '-tx0.pcap')}",
+           f"--vdev=net_pcap0,rx_pcap={capture},tx_pcap={path('live-' + tag + '-tx0.pcap')}",
            f"--vdev=net_pcap1,rx_pcap={empty},tx_pcap={tx}",
            "--", "--mode", "inline", "-q", "--stats-json", st, *args]
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
