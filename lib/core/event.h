@@ -52,6 +52,7 @@ struct RstEvent {
   bool expected_known = false;
   uint32_t expected_seq = 0;
   uint32_t receiver_window = 0;  // scaled, bytes
+  Answer answers = Answer::none;  // what a bare reset answers (Verdict::answers)
   Action action = Action::pass;
   uint8_t limits = 0;  // Limit bits
   // The policy rule that decided the action (truncated name) and the

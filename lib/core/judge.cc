@@ -229,14 +229,32 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
     const uint32_t rcv_nxt = r.has(DirState::kAckSeen) ? r.max_ack : s.snd_nxt;
     v.reply = reply_style && !rst.has(kAck) && s.has(DirState::kSeen) &&
               seq_leq(rst.seq, seq_max(rcv_nxt, s.snd_nxt)) && seq_gt(rst.seq, s.isn);
+    // An answer: a bare reset whose seq is the ACK of what the peer sent
+    // since the newest reset. After the sender's own reset, a pure ACK
+    // from the peer that falls short of that reset's seq is the challenge
+    // ACK for it (RFC 5961 3.2: the reset was past the peer's RCV.NXT), and
+    // this is the closed sender's reply to the challenge. Otherwise the
+    // sender is a host whose connection is gone, answering the peer's next
+    // segment.
+    const RstHistory* h = ctx.history;
+    if (h != nullptr && !rst.has(kAck) && h->after_seen[1 - side] &&
+        h->after_ack[1 - side] == rst.seq &&
+        ms_within(now_ms, h->after_ms[1 - side], uint64_t{kAnswerWindowMs} * kNsPerMs)) {
+      const bool challenge = h->side == side && h->after_pure[1 - side] &&
+                             seq_lt(h->after_ack[1 - side], h->side_seq[side]);
+      v.answers = challenge ? Answer::challenge_ack : Answer::segment;
+      v.reply = true;
+    }
 
     // Step 4. Evidence against the flow's own history, strongest first.
     if (v.validity == Validity::out_of_window && !v.reply) ev.add(Evidence::out_of_window);
+    // In the window but not exact: the receiver challenges it and lives on
+    // (RFC 5961 3.2). Weak alone, but an operator sees the attempt.
+    if (v.validity == Validity::in_window && !v.reply) ev.add(Evidence::inexact);
     if (ctx.resets_toward_destination + 1 >= params.sweep_resets &&
         v.validity != Validity::exact && !v.reply) {
       ev.add(Evidence::sweep);
     }
-    const RstHistory* h = ctx.history;
     if (h != nullptr && !v.reply) {
       // Resets crossing in a teardown (a FIN already sent, or the other
       // reset a closed socket's reply) are a race between two honest
@@ -272,7 +290,8 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
     const bool idle_context =
         (silence > 0 && static_cast<uint64_t>(silence) * kNsPerMs >= params.idle_gap_ns) ||
         ms_within(now_ms, f->silence_end_ms, params.quick_close_ns);
-    const bool middlebox_marks_expected = reply_style || idle_context;
+    const bool middlebox_marks_expected =
+        reply_style || idle_context || v.answers != Answer::none;
     if (!idle_context && s.packets > 0 && (rst.ttl + params.ttl_tolerance < s.ttl_min ||
                           rst.ttl > s.ttl_max + params.ttl_tolerance)) {
       ev.add(Evidence::ttl_mismatch);
@@ -301,6 +320,14 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
   // Step 5. Label, then cause.
   v.label = label_for(ev, f != nullptr && f->has(FlowEntry::kGapSeen), params);
   v.cause = classify(rst, ctx, v, params, now_ms);
+  // An answer's cause is what it completes: the sender's own abort that
+  // the peer challenged, or a connection already gone.
+  if (v.label != Label::forged && v.answers == Answer::challenge_ack &&
+      ctx.history->event.cause != Cause::unknown && ctx.history->event.cause != Cause::injected) {
+    v.cause = ctx.history->event.cause;
+  } else if (v.label != Label::forged && v.answers == Answer::segment) {
+    v.cause = Cause::data_after_close;
+  }
   // Step 6. Would the receiver accept it and abort (RFC 5961 3.2: only an
   // exact reset is acted on)? Forged or insertion resets never end tracking.
   v.accepted = v.validity == Validity::exact && !ev.has(Evidence::insertion) &&

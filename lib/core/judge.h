@@ -36,8 +36,17 @@ struct RstHistory {
   bool closed_flow = false;      // the newest reset closed the connection
   Phase phase_before = Phase::kEmpty;
   uint32_t hold = 0;  // 1 + the hold queue slot of the newest reset, 0: not held
+  // What each side sent since the newest reset (not a reset, not a SYN):
+  // the ACK of its latest segment, when, and whether it was a pure ACK
+  // (a challenge ACK, RFC 5961 3.2, is one). A bare reset whose seq is that
+  // ACK answers it (RFC 9293 3.10.7.1), which a blind injector cannot do.
+  bool after_seen[2] = {false, false};
+  bool after_pure[2] = {false, false};
+  uint32_t after_ack[2] = {0, 0};
+  uint32_t after_ms[2] = {0, 0};
   // The newest reset's event as emitted: its verdict, and what an
-  // rst_update that revises it names (worker only; the judge ignores it).
+  // rst_update that revises it names (the judge reads only its cause: the
+  // cause an answer to a challenge ACK completes).
   RstEvent event;
 };
 
@@ -66,6 +75,8 @@ struct Verdict {
   // 3.10.7.1: no ACK, seq = that segment's ACK): not an injector's marks,
   // and not counted toward seq_change or sweep.
   bool reply = false;
+  // What the reset answers (RstHistory::after_*): an answer is a reply too.
+  Answer answers = Answer::none;
 };
 
 Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParams& params,
@@ -80,6 +91,11 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
 //    "forged" that rests on out_of_window or on weights alone becomes
 //    "suspicious": a missed packet could explain it.
 Label label_for(EvidenceSet evidence, bool gap_seen, const JudgeParams& params);
+
+// How long after the segment it answers a bare reset still counts as its
+// answer: the peer's stack answers at once, so this is one round trip
+// plus the retransmission of a segment it could have missed.
+inline constexpr uint32_t kAnswerWindowMs = 3000;
 
 // The post-reset check (Weaver, Sommer and Paxson, NDSS 2009: the "race"):
 // a reset's supposed sender that keeps sending after it never sent it. For

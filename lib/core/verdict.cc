@@ -27,6 +27,11 @@ constexpr std::string_view kCauseNames[] = {
 #include "core/verdict.def"
 #undef RSTG_CAUSE
 };
+constexpr std::string_view kAnswerNames[] = {
+#define RSTG_ANSWER(id, name) name,
+#include "core/verdict.def"
+#undef RSTG_ANSWER
+};
 constexpr std::string_view kActionNames[] = {
 #define RSTG_ACTION(id, name) name,
 #include "core/verdict.def"
@@ -47,6 +52,7 @@ std::string_view name_of(Validity v) { return kValidityNames[static_cast<int>(v)
 std::string_view name_of(Evidence v) { return kEvidenceNames[static_cast<int>(v)]; }
 std::string_view name_of(Cause v) { return kCauseNames[static_cast<int>(v)]; }
 std::string_view name_of(Action v) { return kActionNames[static_cast<int>(v)]; }
+std::string_view name_of(Answer v) { return kAnswerNames[static_cast<int>(v)]; }
 int evidence_weight(Evidence e) { return kEvidenceWeights[static_cast<int>(e)]; }
 
 std::optional<Label> label_from_name(std::string_view s) { return lookup<Label>(kLabelNames, s); }

@@ -27,6 +27,11 @@ enum class Cause : uint8_t {
 #include "core/verdict.def"
 #undef RSTG_CAUSE
 };
+enum class Answer : uint8_t {
+#define RSTG_ANSWER(id, name) id,
+#include "core/verdict.def"
+#undef RSTG_ANSWER
+};
 enum class Action : uint8_t {
 #define RSTG_ACTION(id, name) id,
 #include "core/verdict.def"
@@ -64,6 +69,7 @@ std::string_view name_of(Validity v);
 std::string_view name_of(Evidence v);
 std::string_view name_of(Cause v);
 std::string_view name_of(Action v);
+std::string_view name_of(Answer v);
 // 0 for strong evidence, else its points (verdict.def).
 int evidence_weight(Evidence e);
 

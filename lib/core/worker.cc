@@ -196,6 +196,14 @@ void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& ke
       triggers_.scan(p, *f, side, *policy_, *scanner);
     }
   }
+  if (f->history != 0 && p.has(kAck) && !p.has(kSyn)) {
+    // What this side sent since the newest reset, for an answer to it.
+    RstHistory& h = history_[f->history];
+    h.after_seen[side] = true;
+    h.after_pure[side] = p.payload_len == 0 && !p.has(kFin);
+    h.after_ack[side] = p.ack;
+    h.after_ms[side] = now_ms;
+  }
   if (note.retransmit) ++counters_.tcp_retransmit;
   if (note.gap) ++counters_.tcp_gap;
   if (note.reused) ++counters_.flow_reused;
@@ -259,6 +267,7 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
   e.validity = v.validity;
   e.evidence = v.evidence;
   e.cause = v.cause;
+  e.answers = v.answers;
   e.expected_known = v.expected_known;
   e.expected_seq = v.expected_seq;
   e.receiver_window = v.receiver_window;
@@ -400,6 +409,7 @@ RstHistory* Worker::record_history(const PacketView& p, FlowEntry& f, const Flow
   h.event = e;
   h.race_open = v.label != Label::forged;
   h.closed_flow = false;
+  h.after_seen[0] = h.after_seen[1] = false;
   // The connection's state follows what the receiver does: only an
   // accepted reset ends it (kept briefly as kClosed to explain what follows).
   if (v.accepted && f.phase != Phase::kClosed) {

@@ -52,6 +52,7 @@ void append_verdict(const RstEvent& e, std::string& out) {
     first = false;
   }
   out += fmt::format(R"(],"cause":"{}")", name_of(e.cause));
+  if (e.answers != Answer::none) out += fmt::format(R"(,"answers":"{}")", name_of(e.answers));
   if (e.expected_known) {
     out += fmt::format(R"(,"expected_seq":{},"receiver_window":{})", e.expected_seq,
                        e.receiver_window);
@@ -118,6 +119,7 @@ std::string format_event_text(const RstEvent& e) {
     evidence += evidence.empty() ? " evidence=" : ",";
     evidence += name_of(ev);
   }
+  if (e.answers != Answer::none) evidence += fmt::format(" answers={}", name_of(e.answers));
   const bool update = e.type == EventType::kRstUpdate;
   const auto endpoint = [](const IpAddr& a, uint16_t port) {
     return a.is_v4() ? fmt::format("{}:{}", format_ip(a), port)

@@ -252,8 +252,8 @@ def hold_drops_a_raced_reset_and_releases_a_quiet_one():
     subprocess.run([gen, "--out", sc], check=True, stdout=subprocess.DEVNULL)
     cfg = path("hold.yaml")
     open(cfg, "w").write("actions:\n  suspicious: hold\nhold:\n  max_time: 100ms\n")
-    # in_window.nots: a suspicious reset, then its supposed sender keeps sending.
-    cap = os.path.join(sc, "in_window.nots.pcap")
+    # ttl_race: a suspicious reset, then its supposed sender keeps sending.
+    cap = os.path.join(sc, "ttl_race.pcap")
     out, ev = path("hold-out.pcap"), path("hold.json")
     r = run("-q", "-r", cap, "-c", cfg, "-w", out, "-e", ev)
     assert r.returncode == 0, r.stderr
@@ -309,7 +309,7 @@ def standard_input_streams_like_the_file():
     # ts_stale's reset is its last packet: the demo's packets follow it.
     stale_more = path("ts_stale_more.pcap")
     open(stale_more, "wb").write(open(os.path.join(sc, "ts_stale.pcap"), "rb").read() + demo_bytes[24:])
-    for cap in (os.path.join(sc, "in_window.nots.pcap"), stale_more):
+    for cap in (os.path.join(sc, "ttl_race.pcap"), stale_more):
         name = os.path.basename(cap)
         r = run("-q", "-r", cap, "-c", cfg, "-w", path("hf.pcap"), "-e", path("hf.json"))
         assert r.returncode == 0, r.stderr

@@ -44,6 +44,22 @@ EXPECT = {
                       evidence=["ttl_mismatch"]),
     "race": dict(LEGIT, validity="exact",
                  update=dict(label="forged", cause="injected", evidence=["data_after_rst"])),
+    "ttl_race": dict(label="suspicious", validity="exact", evidence=["ttl_mismatch"],
+                     update=dict(label="forged", cause="injected", evidence=["data_after_rst"])),
+    # The closed server's bare answer to the client's challenge ACK: genuine.
+    "challenge_ack_exchange": dict(LEGIT, validity="exact", cause="abortive_close", pick=-1,
+                                   answers="challenge_ack", no_evidence=["seq_change"],
+                                   first=dict(label="legit", validity="in_window",
+                                              evidence=["inexact"])),
+    "challenge_ack_exchange_seen": dict(LEGIT, validity="exact", cause="abortive_close", pick=-1,
+                                        answers="challenge_ack",
+                                        first=dict(label="legit", validity="exact")),
+    # The dead end's kernel answering the live end's segments: genuine, each.
+    "dead_end_answers": dict(LEGIT, validity="exact", cause="data_after_close", pick=-1,
+                             answers="segment", others_may_be_forged=True,
+                             first=dict(label={"suspicious", "forged"}), update_optional=True,
+                             all_after_first=dict(
+                                 label="legit", answers="segment")),
     "both_directions": dict(label="forged", validity="exact", cause="injected",
                             evidence=["both_directions"], pick=-1,
                             update=dict(label="forged", evidence=["both_directions"])),
@@ -68,9 +84,9 @@ EXPECT = {
 }
 # Variants that change what is knowable.
 VARIANT_OVERRIDES = {
-    "in_window.nots": dict(label="suspicious", evidence=["ttl_mismatch"],
-                           no_evidence=["ts_missing"],
-                           update=dict(label="forged", evidence=["data_after_rst"])),
+    # Another TTL and inexact: forged (the race check is not needed).
+    "in_window.nots": dict(label="forged", evidence=["ttl_mismatch", "inexact"],
+                           no_evidence=["ts_missing"]),
     "out_of_window.nots": dict(no_evidence=["ts_missing"]),
 }
 
@@ -96,6 +112,23 @@ def check(name, events, exp, failures):
     for ev in exp.get("no_evidence", []):
         if ev in v["evidence"]:
             failures.append(f"{name}: evidence {v['evidence']} must not hold {ev}")
+    if v.get("answers") != exp.get("answers"):
+        failures.append(f"{name}: answers {v.get('answers')}, want {exp.get('answers')}")
+    if "first" in exp:
+        f = rsts[0]["verdict"]
+        for key, want in exp["first"].items():
+            got = f.get(key)
+            if key == "evidence":
+                if not set(want) <= set(got):
+                    failures.append(f"{name}: first reset's evidence {got} lacks {want}")
+            elif got != want and not (isinstance(want, set) and got in want):
+                failures.append(f"{name}: first reset's {key} {got}, want {want}")
+    for e in rsts[1:] if "all_after_first" in exp else []:
+        for key, want in exp["all_after_first"].items():
+            if e["verdict"].get(key) != want:
+                failures.append(f"{name}: reset #{e['pkt_num']} {key} {e['verdict'].get(key)}, want {want}")
+    if "all_after_first" in exp and len(rsts) < 4:
+        failures.append(f"{name}: {len(rsts)} resets, want the forged one and three answers")
     if not exp.get("others_may_be_forged"):
         for e in rsts:
             if e is not target and e["verdict"]["label"] == "forged" and "both_directions" not in e["verdict"]["evidence"]:

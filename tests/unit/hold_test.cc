@@ -84,9 +84,14 @@ struct HeldReset {
     conn.data(kServer, 500);
     conn.ack(kClient);
     before = cap.packets();
-    SegmentSpec r = conn.forge_rst(kServer);  // exact seq, other TTL
-    r.ip_id = static_cast<uint16_t>(conn.segment(kServer, kAck).ip_id);  // no IP ID hint
-    r.seq += 100;  // in window, not exact
+    // Suspicious, not forged: in the window but not exact (inexact) and
+    // without ACK (rst_without_ack); the server's TTL and IP ID counter.
+    SegmentSpec r = conn.forge_rst(kServer);
+    r.ttl = static_cast<uint8_t>(r.ttl - 40);
+    r.ip_id = static_cast<uint16_t>(conn.segment(kServer, kAck).ip_id);
+    r.flags = wire::tcpflag::kRst;
+    r.ack = 0;
+    r.seq += 100;
     cap.add(r);
     rst = cap.packets().back();
   }
@@ -178,8 +183,7 @@ TEST(Hold, AFullQueueForwardsAndCounts) {
   c2.data(kServer, 200);
   c2.ack(kClient);
   SegmentSpec r = c2.forge_rst(kServer);
-  r.ip_id = static_cast<uint16_t>(c2.segment(kServer, kAck).ip_id);
-  r.seq += 100;
+  r.ip_id = static_cast<uint16_t>(c2.segment(kServer, kAck).ip_id);  // exact, other TTL
   cap2.add(r);
   for (const auto& p : cap2.packets()) box.feed(p);
   EXPECT_EQ(box.sent.back(), &cap2.packets().back());

@@ -176,12 +176,43 @@ struct Case {
   Label label = Label::legit;
   Cause cause = Cause::abortive_close;
   bool accepted = true;
+  Answer answers = Answer::none;
   const char* bug = nullptr;  // set: a suspected library bug, skipped until fixed
 };
 
 void PrintTo(const Case& c, std::ostream* os) { *os << c.name; }
 
 void with_history(RstContext& ctx, RstHistory& h) { ctx.history = &h; }
+
+// A bare reset (no ACK, no timestamps, Linux's IP ID 0) at `seq`.
+std::function<void(PacketView&)> bare_at(uint32_t seq) {
+  return [seq](PacketView& p) {
+    bare(p);
+    p.seq = seq;
+    p.ack = 0;
+    p.ip_id = 0;
+  };
+}
+
+// The server's in-window reset at kS + 600, `ms_ago` ms after which the
+// client sent a pure ACK acknowledging `ack` (the challenge ACK).
+std::function<void(RstContext&, RstHistory&, JudgeParams&)> challenge(uint32_t ack,
+                                                                      uint32_t ms_ago) {
+  return [=](RstContext& ctx, RstHistory& h, JudgeParams&) {
+    ctx.history = &h;
+    h.resets = 1;
+    h.side = kServerSide;
+    h.seq = h.side_seq[kServerSide] = kS + 600;
+    h.ms = h.side_ms[kServerSide] = kNow - ms_ago - 1;
+    h.window_start_ms = h.ms;
+    h.resets_in_window = 1;
+    h.event.cause = Cause::abort_unread_data;
+    h.after_seen[kClientSide] = true;
+    h.after_pure[kClientSide] = true;
+    h.after_ack[kClientSide] = ack;
+    h.after_ms[kClientSide] = kNow - ms_ago;
+  };
+}
 
 // The server's answer to the client's SYN: seq 0, no options.
 std::function<void(PacketView&)> syn_answer(uint8_t flags, uint32_t ack, uint8_t ttl = 57) {
@@ -223,17 +254,20 @@ std::vector<Case> cases() {
       {.name = "in_window_across_wrap",
        .rst = seq(kS + 600),
        .validity = V::in_window,
+       .evidence = {E::inexact},
        .cause = C::unknown,
        .accepted = false},
       {.name = "in_window_last_byte",
        .rst = seq(kS + 999),
        .validity = V::in_window,
+       .evidence = {E::inexact},
        .cause = C::unknown,
        .accepted = false},
       {.name = "in_window_beyond_ack_of_in_flight",
        .flow = [](FlowEntry& f) { f.dir[kServerSide].snd_nxt = kS + 500; },
        .rst = seq(kS + 1200),
        .validity = V::in_window,
+       .evidence = {E::inexact},
        .cause = C::unknown,
        .accepted = false},
       {.name = "out_of_window_right_edge",
@@ -269,6 +303,7 @@ std::vector<Case> cases() {
        .sender = kClientSide,
        .rst = seq(kC + 1999),
        .validity = V::in_window,
+       .evidence = {E::inexact},
        .cause = C::abort_unread_data,
        .accepted = false},
       {.name = "scaled_window",
@@ -280,6 +315,7 @@ std::vector<Case> cases() {
            },
        .rst = seq(kC + 1'023'999),
        .validity = V::in_window,
+       .evidence = {E::inexact},
        .cause = C::abort_unread_data,
        .accepted = false},
       {.name = "scaled_window_edge",
@@ -471,8 +507,121 @@ std::vector<Case> cases() {
              p.ip_id = 0;
            },
        .validity = V::in_window,
+       .evidence = {E::inexact},
        .cause = C::syn_scan,
        .accepted = false},
+
+      // ---- Answers (RFC 9293 3.10.7.1: seq = the ACK of the segment answered) ----
+      // The server aborted with an in-window RST+ACK (its last data lost
+      // before the client), the client sent a challenge ACK (RFC 5961 3.2,
+      // ack = its RCV.NXT), and the closed server answers it with a bare
+      // reset at that ACK. Without the answer this is seq_change plus a bare
+      // reset: forged, and dropped inline.
+      {.name = "answer_to_challenge_ack",
+       .rst = bare_at(kS),
+       .setup = challenge(kS, 400),
+       .cause = C::abort_unread_data,
+       .answers = Answer::challenge_ack},
+      {.name = "answer_to_challenge_ack_cause_unknown_before",
+       .rst = bare_at(kS),
+       .setup =
+           [](RstContext& ctx, RstHistory& h, JudgeParams& p) {
+             challenge(kS, 400)(ctx, h, p);
+             h.event.cause = Cause::unknown;  // the in-window reset's
+           },
+       .cause = C::abortive_close,  // exact, the server's data last
+       .answers = Answer::challenge_ack},
+      {.name = "answer_keeps_ttl_mismatch",
+       .rst =
+           [](PacketView& p) {
+             bare_at(kS)(p);
+             p.ttl = 97;
+           },
+       .setup = challenge(kS, 400),
+       .evidence = {E::ttl_mismatch},
+       .label = L::suspicious,
+       .cause = C::abort_unread_data,
+       .answers = Answer::challenge_ack},
+      {.name = "answer_to_an_ack_of_the_whole_reset_is_a_dead_ends",
+       .rst = bare_at(kS + 600),  // the peer acknowledged up to the reset: it
+       .setup = challenge(kS + 600, 400),  // took the reset, no challenge
+       .validity = V::in_window,
+       .cause = C::data_after_close,
+       .accepted = false,
+       .answers = Answer::segment},
+      {.name = "answer_too_late_is_seq_change",
+       .rst = bare_at(kS),
+       .setup =
+           [](RstContext& ctx, RstHistory& h, JudgeParams& p) {
+             challenge(kS, kAnswerWindowMs + 1)(ctx, h, p);
+             p.seq_change_ns = 10 * kNsPerSec;
+           },
+       .evidence = {E::seq_change, E::ts_missing, E::rst_without_ack},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "answer_at_another_seq_is_not_one",
+       .rst = bare_at(kS + 1),
+       .setup = challenge(kS, 400),
+       .validity = V::in_window,
+       .evidence = {E::seq_change, E::ts_missing, E::rst_without_ack, E::inexact},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "answer_with_ack_is_not_one",
+       .rst = [](PacketView& p) { p.opt = TcpOptions{}; },
+       .setup = challenge(kS, 400),
+       .evidence = {E::seq_change, E::ts_missing},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "answer_without_a_segment_since_the_reset",
+       .rst = bare_at(kS),
+       .setup =
+           [](RstContext& ctx, RstHistory& h, JudgeParams& p) {
+             challenge(kS, 400)(ctx, h, p);
+             h.after_seen[kClientSide] = false;
+           },
+       .evidence = {E::seq_change, E::ts_missing, E::rst_without_ack},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      // A dead end: the server's reset reached the client (or a forged one
+      // got through), the server sends on, and the client's kernel answers
+      // each segment with a bare reset at its ACK. Without the answer:
+      // both_directions, forged.
+      {.name = "answer_from_a_dead_end",
+       .sender = kClientSide,
+       .rst = bare_at(kC),
+       .setup =
+           [](RstContext& ctx, RstHistory& h, JudgeParams&) {
+             with_history(ctx, h);
+             h.side = kServerSide;
+             h.side_ms[kServerSide] = h.ms = kNow - 300;
+             h.side_seq[kServerSide] = h.seq = kS;
+             h.after_seen[kServerSide] = true;
+             h.after_pure[kServerSide] = false;  // data
+             h.after_ack[kServerSide] = kC;
+             h.after_ms[kServerSide] = kNow - 1;
+           },
+       .cause = C::data_after_close,
+       .answers = Answer::segment},
+      {.name = "answer_from_a_dead_end_to_a_pure_ack",
+       .sender = kClientSide,
+       .rst = bare_at(kC),
+       .setup =
+           [](RstContext& ctx, RstHistory& h, JudgeParams&) {
+             with_history(ctx, h);
+             h.side = kServerSide;
+             h.side_ms[kServerSide] = h.ms = kNow - 300;
+             h.side_seq[kServerSide] = h.seq = kS;
+             h.after_seen[kServerSide] = true;
+             h.after_pure[kServerSide] = true;  // not a challenge: the other side reset
+             h.after_ack[kServerSide] = kC;
+             h.after_ms[kServerSide] = kNow - 1;
+           },
+       .cause = C::data_after_close,
+       .answers = Answer::segment},
 
       // ---- Evidence, one at a time ----
       {.name = "both_directions",
@@ -587,7 +736,7 @@ std::vector<Case> cases() {
        .setup = [](RstContext& ctx, RstHistory&,
                    JudgeParams&) { ctx.resets_toward_destination = 7; },
        .validity = V::in_window,
-       .evidence = {E::sweep},
+       .evidence = {E::sweep, E::inexact},
        .label = L::forged,
        .cause = C::injected,
        .accepted = false},
@@ -1172,6 +1321,7 @@ std::vector<Case> cases() {
        .flow = [](FlowEntry& f) { f.last_payload_side = kClientSide; },
        .rst = seq(kS + 10),
        .validity = V::in_window,
+       .evidence = {E::inexact},
        .cause = C::abort_unread_data,
        .accepted = false},
       {.name = "abortive_close"},
@@ -1219,6 +1369,7 @@ TEST_P(JudgeTable, Verdict) {
   EXPECT_EQ(v.label, c.label);
   EXPECT_EQ(v.cause, c.cause);
   EXPECT_EQ(v.accepted, c.accepted);
+  EXPECT_EQ(name_of(v.answers), name_of(c.answers));
 
   // Invariants of every verdict.
   EXPECT_EQ(v.label, label_for(v.evidence, f.has(FlowEntry::kGapSeen), params));
@@ -1226,6 +1377,7 @@ TEST_P(JudgeTable, Verdict) {
   EXPECT_EQ(v.accepted, v.validity == Validity::exact && !v.evidence.has(Evidence::insertion) &&
                             v.label != Label::forged);
   EXPECT_FALSE(v.evidence.has(Evidence::data_after_rst));  // only the worker's race check
+  if (v.answers != Answer::none) EXPECT_TRUE(v.reply);
   EXPECT_EQ(std::memcmp(&before, &f, sizeof(FlowEntry)), 0) << "judge_rst changed the flow";
   // Deterministic: the same inputs give the same verdict.
   const Verdict again = judge_rst(rst, ctx, params, kNow);

@@ -252,6 +252,59 @@ void rst_with_diagnostic(Capture& cap, const Variant& v) {
   cap.add(r);
 }
 
+// ---- Answers (RFC 9293 3.10.7.1) ---------------------------------------
+
+// The RFC 5961 challenge-ACK exchange. The server sends its last data and
+// aborts (SO_LINGER {1, 0}); the data is lost before the client (and, with
+// `lost_before_tap`, before the tap too), so the server's RST+ACK is past
+// the client's RCV.NXT: in the window, not exact. The client answers with a
+// challenge ACK (ack = its RCV.NXT); the closed server answers that with a
+// bare reset at the challenge's ACK, which the client accepts.
+void challenge_exchange(Capture& cap, const Variant& v, bool lost_before_tap) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  const uint32_t client_rcv_nxt = c.snd_nxt(kServer);
+  if (lost_before_tap) cap.set_recording(false);
+  c.data(kServer, 800);  // lost
+  cap.set_recording(true);
+  c.rst(kServer);
+  cap.advance_ms(0.2);
+  SegmentSpec challenge = c.segment(kClient, kAck);
+  challenge.ack = client_rcv_nxt;
+  cap.add(challenge);
+  cap.advance_ms(0.2);
+  SegmentSpec answer = kernel_reset(c, kServer, kRst);
+  answer.seq = client_rcv_nxt;
+  answer.ack = 0;
+  answer.ip_id = 0;  // Linux, without a socket
+  cap.add(answer);
+}
+void challenge_ack_exchange(Capture& cap, const Variant& v) { challenge_exchange(cap, v, true); }
+void challenge_ack_exchange_seen(Capture& cap, const Variant& v) {
+  challenge_exchange(cap, v, false);
+}
+
+// A forged reset that got through (a passive monitor) made the client a
+// dead end: the server, alive, sends on and retransmits, and the client's
+// kernel answers each segment with a bare reset at its ACK.
+void dead_end_answers(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  cap.add(c.forge_rst(kServer));
+  cap.advance_ms(1);
+  const SegmentSpec data = c.segment(kServer, kPsh | kAck, 600);
+  for (int i = 0; i < 3; ++i) {
+    cap.add(data);  // sent, then retransmitted twice
+    cap.advance_ms(0.1);
+    SegmentSpec answer = kernel_reset(c, kClient, kRst);
+    answer.seq = data.ack;
+    answer.ack = 0;
+    answer.ip_id = 0;
+    cap.add(answer);
+    cap.advance_ms(200.0 * (1 << i));
+  }
+}
+
 // ---- Forged resets -----------------------------------------------------
 
 void out_of_window(Capture& cap, const Variant& v) {
@@ -288,6 +341,19 @@ void race(Capture& cap, const Variant& v) {
   cap.advance_ms(2);
   c.data(kServer, 1400);
   c.data(kServer, 1400);
+}
+
+// An exact reset whose only mark is another TTL (suspicious), then its
+// supposed sender keeps sending: the race proves it forged.
+void ttl_race(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  SegmentSpec r = c.segment(kServer, kRst | kAck);
+  r.ttl = static_cast<uint8_t>(r.ttl + 40);
+  cap.add(r);
+  cap.advance_ms(2);
+  c.data(kServer, 400);
+  c.ack(kClient);
 }
 
 void both_directions(Capture& cap, const Variant& v) {
@@ -472,6 +538,10 @@ std::vector<Def> catalogue() {
       {"out_of_window", out_of_window, every},
       {"in_window", in_window, {V6(), NoTs()}},
       {"race", race, {V6(), Vlan(), Wrap(), Mid()}},
+      {"ttl_race", ttl_race, {NoTs()}},
+      {"challenge_ack_exchange", challenge_ack_exchange, {V6(), NoTs(), Wrap()}},
+      {"challenge_ack_exchange_seen", challenge_ack_exchange_seen, {NoTs()}},
+      {"dead_end_answers", dead_end_answers, {V6(), NoTs()}},
       {"both_directions", both_directions, {V6()}},
       {"seq_change", seq_change, {}},
       {"ttl_ts_exact", ttl_ts_exact, {V6(), Vlan(), NoWs(), Wrap(), Mid()}},
@@ -596,9 +666,14 @@ std::vector<NamedCapture> pressure_captures(int others, int established) {
     victim.data(kClient, 100);
     victim.data(kServer, 500);
     victim.ack(kClient);
+    // Suspicious, not forged: in the window but not exact (inexact), no
+    // ACK (rst_without_ack); the server's TTL and IP ID counter.
     SegmentSpec r = victim.forge_rst(kServer);
-    r.ip_id = static_cast<uint16_t>(victim.segment(kServer, kAck).ip_id);  // no IP ID hint
-    r.seq += 100;  // in window, not exact: suspicious
+    r.ttl = static_cast<uint8_t>(r.ttl - 40);
+    r.ip_id = static_cast<uint16_t>(victim.segment(kServer, kAck).ip_id);
+    r.flags = kRst;
+    r.ack = 0;
+    r.seq += 100;
     cap.add(r);
     for (int i = 0; i < others; ++i) conns[i].rst(i % 2 == 0 ? kServer : kClient);
     cap.advance_ms(1);

@@ -32,7 +32,7 @@ Capture demo_capture();
 
 // Captures that put rstguard's bounded state under an attacker's pressure
 // (issue: state a flood cannot evict):
-//   "held_under_pressure": a suspicious reset (in window, another TTL, no
+//   "held_under_pressure": a suspicious reset (in window, no ACK, no
 //     timestamps) on 10.1.0.10:40000 <-> 10.2.0.20:443, then genuine resets
 //     on `others` other established connections within a millisecond, then
 //     the supposed sender's next data segment (the held reset is forged);
