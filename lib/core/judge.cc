@@ -236,9 +236,15 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
     // this is the closed sender's reply to the challenge. Otherwise the
     // sender is a host whose connection is gone, answering the peer's next
     // segment.
+    // Not an answer: after a reset that was dropped or is held (its
+    // receiver never got it: no dead end, no challenge), from a sender
+    // that itself sent since (alive), while resets with other seqs come
+    // (a sweep), or at a seq the sender never sent.
     const RstHistory* h = ctx.history;
-    if (h != nullptr && !rst.has(kAck) && h->after_seen[1 - side] &&
-        h->after_ack[1 - side] == rst.seq &&
+    const bool delivered = h != nullptr && h->hold == 0 && h->event.action != Action::drop;
+    if (delivered && !rst.has(kAck) && h->after_seen[1 - side] && !h->after_seen[side] &&
+        h->seq_changes == 0 && h->after_ack[1 - side] == rst.seq && seq_gt(rst.seq, s.isn) &&
+        seq_leq(rst.seq, seq_max(rcv_nxt, s.snd_nxt)) &&
         ms_within(now_ms, h->after_ms[1 - side], uint64_t{kAnswerWindowMs} * kNsPerMs)) {
       const bool challenge = h->side == side && h->after_pure[1 - side] &&
                              seq_lt(h->after_ack[1 - side], h->side_seq[side]);
@@ -320,6 +326,7 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
   // Step 5. Label, then cause.
   v.label = label_for(ev, f != nullptr && f->has(FlowEntry::kGapSeen), params);
   v.cause = classify(rst, ctx, v, params, now_ms);
+  if (v.label == Label::forged) v.answers = Answer::none;  // marks beyond the number
   // An answer's cause is what it completes: the sender's own abort that
   // the peer challenged, or a connection already gone.
   if (v.label != Label::forged && v.answers == Answer::challenge_ack &&

@@ -352,6 +352,7 @@ RstEvent Worker::revise_both_directions(FlowEntry& f, RstHistory& prev, uint64_t
   u.evidence.add(Evidence::both_directions);
   u.label = Label::forged;
   u.cause = Cause::injected;
+  u.answers = Answer::none;
   u.action = Action::alert;
   if (prev.hold != 0) {
     end_hold(prev.hold - 1, Disposition::kDrop, frame_index_, &f, clock_ms(u.timestamp_ns));
@@ -545,7 +546,10 @@ void Worker::watch_race(const PacketView& p, FlowEntry& f, int side, uint32_t no
   RstEvent u = revise(h.event, now_ns);
   u.evidence.add(Evidence::data_after_rst);
   u.label = label_for(u.evidence, f.has(FlowEntry::kGapSeen), params_.judge);
-  if (u.label == Label::forged) u.cause = Cause::injected;
+  if (u.label == Label::forged) {
+    u.cause = Cause::injected;
+    u.answers = Answer::none;
+  }
   u.action = u.label == Label::legit ? h.event.action : Action::alert;  // forwarded already
   h.event = u;
   ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];

@@ -55,7 +55,10 @@ EXPECT = {
                                         answers="challenge_ack",
                                         first=dict(label="legit", validity="exact")),
     # The dead end's kernel answering the live end's segments: genuine, each.
+    # On a passive monitor (forged: alert) the forged reset reaches the
+    # client; inline it is dropped, and then nothing answers anything.
     "dead_end_answers": dict(LEGIT, validity="exact", cause="data_after_close", pick=-1,
+                             config="actions:\n  forged: alert\n",
                              answers="segment", others_may_be_forged=True,
                              first=dict(label={"suspicious", "forged"}), update_optional=True,
                              all_after_first=dict(
@@ -138,7 +141,8 @@ def check(name, events, exp, failures):
                 "direction", "tcp", "verdict", "action"):
         if key not in target:
             failures.append(f"{name}: event lacks '{key}'")
-    want_action = {"legit": "pass", "suspicious": "alert", "forged": "drop"}[v["label"]]
+    want_action = {"legit": "pass", "suspicious": "alert",
+                   "forged": "alert" if "config" in exp else "drop"}[v["label"]]
     if target["action"] != want_action:
         failures.append(f"{name}: action {target['action']} for {v['label']}")
     up = exp.get("update")
@@ -177,7 +181,12 @@ def main():
         exp = dict(EXPECT[base])
         exp.update(VARIANT_OVERRIDES.get(name, {}))
         ev_path = os.path.join(work, name + ".json")
-        r = subprocess.run([rstguard, "-q", "-r", os.path.join(work, name + ".pcap"), "-e", ev_path],
+        extra = []
+        if "config" in exp:
+            cfg = os.path.join(work, name + ".yaml")
+            open(cfg, "w").write(exp["config"])
+            extra = ["-c", cfg]
+        r = subprocess.run([rstguard, "-q", "-r", os.path.join(work, name + ".pcap"), "-e", ev_path, *extra],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         failures = []
         if r.returncode != 0:

@@ -225,6 +225,15 @@ std::function<void(PacketView&)> syn_answer(uint8_t flags, uint32_t ack, uint8_t
   };
 }
 
+// challenge(kS, 400), then `edit` of the history.
+std::function<void(RstContext&, RstHistory&, JudgeParams&)> challenge_then(
+    std::function<void(RstHistory&)> edit) {
+  return [edit](RstContext& ctx, RstHistory& h, JudgeParams& p) {
+    challenge(kS, 400)(ctx, h, p);
+    edit(h);
+  };
+}
+
 using E = Evidence;
 using V = Validity;
 using L = Label;
@@ -525,10 +534,7 @@ std::vector<Case> cases() {
       {.name = "answer_to_challenge_ack_cause_unknown_before",
        .rst = bare_at(kS),
        .setup =
-           [](RstContext& ctx, RstHistory& h, JudgeParams& p) {
-             challenge(kS, 400)(ctx, h, p);
-             h.event.cause = Cause::unknown;  // the in-window reset's
-           },
+           challenge_then([](RstHistory& h) { h.event.cause = Cause::unknown; }),  // the in-window reset's
        .cause = C::abortive_close,  // exact, the server's data last
        .answers = Answer::challenge_ack},
       {.name = "answer_keeps_ttl_mismatch",
@@ -543,12 +549,51 @@ std::vector<Case> cases() {
        .cause = C::abort_unread_data,
        .answers = Answer::challenge_ack},
       {.name = "answer_to_an_ack_of_the_whole_reset_is_a_dead_ends",
+       .flow = [](FlowEntry& f) { f.dir[kServerSide].snd_nxt = kS + 600; },
        .rst = bare_at(kS + 600),  // the peer acknowledged up to the reset: it
        .setup = challenge(kS + 600, 400),  // took the reset, no challenge
-       .validity = V::in_window,
        .cause = C::data_after_close,
-       .accepted = false,
        .answers = Answer::segment},
+      {.name = "answer_after_a_dropped_reset_is_not_one",  // no challenge was sent for it
+       .rst = bare_at(kS),
+       .setup =
+           challenge_then([](RstHistory& h) { h.event.action = Action::drop; }),
+       .evidence = {E::seq_change, E::ts_missing, E::rst_without_ack},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "answer_after_a_held_reset_is_not_one",
+       .rst = bare_at(kS),
+       .setup =
+           challenge_then([](RstHistory& h) { h.hold = 1; }),
+       .evidence = {E::seq_change, E::ts_missing, E::rst_without_ack},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "answer_from_a_sender_alive_since_is_not_one",
+       .rst = bare_at(kS),
+       .setup =
+           challenge_then([](RstHistory& h) { h.after_seen[kServerSide] = true; }),  // sent since its reset
+       .evidence = {E::seq_change, E::ts_missing, E::rst_without_ack},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "answer_during_a_sweep_is_not_one",
+       .rst = bare_at(kS),
+       .setup =
+           challenge_then([](RstHistory& h) { h.seq_changes = 1; }),
+       .evidence = {E::seq_change, E::ts_missing, E::rst_without_ack},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "answer_at_a_seq_never_sent_is_not_one",  // a spoofed ACK beyond SND.NXT
+       .rst = bare_at(kS + 900),
+       .setup = challenge(kS + 900, 400),
+       .validity = V::in_window,
+       .evidence = {E::seq_change, E::ts_missing, E::rst_without_ack, E::inexact},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
       {.name = "answer_too_late_is_seq_change",
        .rst = bare_at(kS),
        .setup =
@@ -578,10 +623,7 @@ std::vector<Case> cases() {
       {.name = "answer_without_a_segment_since_the_reset",
        .rst = bare_at(kS),
        .setup =
-           [](RstContext& ctx, RstHistory& h, JudgeParams& p) {
-             challenge(kS, 400)(ctx, h, p);
-             h.after_seen[kClientSide] = false;
-           },
+           challenge_then([](RstHistory& h) { h.after_seen[kClientSide] = false; }),
        .evidence = {E::seq_change, E::ts_missing, E::rst_without_ack},
        .label = L::forged,
        .cause = C::injected,
