@@ -19,6 +19,8 @@ constexpr size_t kIpv6ExtLen = 8;  // every extension header we emit
 // together, or NOP NOP before either alone; NOP before WS.
 size_t tcp_options_len(const TcpOptions& opt) {
   size_t len = 0;
+  if (opt.auth & kAuthMd5) len += 20;                      // NOP NOP MD5 (18)
+  if (opt.auth & kAuthAo) len += 16;                       // AO, 12-byte MAC
   if (opt.has_mss) len += 4;
   if (opt.has_timestamp) len += 12;                        // SACKP+TS or NOP NOP TS
   if (opt.sack_permitted && !opt.has_timestamp) len += 4;  // NOP NOP SACKP
@@ -39,6 +41,22 @@ uint8_t* put_be32(uint8_t* p, uint32_t v) {
 
 void write_tcp_options(const TcpOptions& opt, uint8_t* p) {
   using namespace wire::tcpopt;
+  // Signatures first, as Linux writes them; the digest bytes are filler
+  // (nothing here holds a key).
+  if (opt.auth & kAuthMd5) {
+    *p++ = kNop;
+    *p++ = kNop;
+    *p++ = kMd5Signature;
+    *p++ = 18;
+    for (int i = 0; i < 16; ++i) *p++ = static_cast<uint8_t>(0xA5 ^ i);
+  }
+  if (opt.auth & kAuthAo) {
+    *p++ = kAuthentication;
+    *p++ = 16;
+    *p++ = 1;  // KeyID
+    *p++ = 1;  // RNextKeyID
+    for (int i = 0; i < 12; ++i) *p++ = static_cast<uint8_t>(0x5A ^ i);
+  }
   if (opt.has_mss) {
     *p++ = kMss;
     *p++ = 4;

@@ -226,6 +226,7 @@ void read_judge(const Entry& section, JudgeParams& judge) {
   std::optional<Entry> forged, suspicious;  // where the scores were set, if they were
   read_section(section, {
                             {"ttl_tolerance", integer_into(judge.ttl_tolerance, 0, 64)},
+                            {"ttl_gap", integer_into(judge.ttl_gap, 0, 255)},
                             {"insertion_max_ttl", integer_into(judge.insertion_max_ttl, 0, 255)},
                             {"verify_checksums", bool_into(judge.verify_checksums)},
                             {"race_window", duration_into(judge.race_window_ns)},

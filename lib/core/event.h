@@ -49,6 +49,7 @@ struct RstEvent {
   Validity validity = Validity::unknown;
   EvidenceSet evidence;
   Cause cause = Cause::unknown;
+  Cause imitated = Cause::unknown;  // forged: the cause it imitates (Verdict::imitated)
   bool expected_known = false;
   uint32_t expected_seq = 0;
   uint32_t receiver_window = 0;  // scaled, bytes
@@ -68,5 +69,13 @@ struct RstEvent {
   uint64_t revises_packet_number = 0;
   uint32_t revises_seq = 0;
 };
+
+// Revises `e` to forged: the cause it had becomes the one it imitated.
+inline void mark_forged(RstEvent& e) {
+  if (e.label != Label::forged && e.cause != Cause::injected) e.imitated = e.cause;
+  e.label = Label::forged;
+  e.cause = Cause::injected;
+  e.answers = Answer::none;
+}
 
 }  // namespace rstguard

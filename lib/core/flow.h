@@ -141,7 +141,9 @@ struct DirState {
   uint32_t ts_last = 0;   // newest TSval sent
   uint16_t window = 0;    // last advertised window, raw (unscaled)
   uint16_t ipid_last = 0;
-  uint8_t wscale = 0;     // offered shift, clamped to 14 (RFC 7323 2.3)
+  uint8_t wscale : 4 = 0;  // offered shift, clamped to 14 (RFC 7323 2.3)
+  uint8_t auth : 2 = 0;    // kAuthMd5 / kAuthAo: options its segments carried
+  uint8_t spare : 2 = 0;
   uint8_t ttl_min = 0;
   uint8_t ttl_max = 0;
   uint8_t flags = 0;
@@ -181,7 +183,8 @@ struct alignas(64) FlowEntry {
   uint8_t syn_window : 2 = 0;  // bit per side: its last window came in a SYN
                                // (never scaled, RFC 7323 2.2)
   uint8_t last_payload_side : 2 = kNoSide;  // which side sent the newest payload
-  uint8_t syn_flags = 0;     // TCP flags of the originator's SYN (0: none seen)
+  uint8_t syn_flags = 0;     // TCP flags of the originator's SYN (0: none seen), or
+                             // of the probe that began a probe_start() flow
   // Trigger scanning (policy triggers): payload segments scanned per side
   // (low nibble side 0, high nibble side 1), saturating at 15.
   uint8_t scanned_segments = 0;
@@ -199,6 +202,12 @@ struct alignas(64) FlowEntry {
   void set(Flag f) { flags |= f; }
   void clear(Flag f) { flags &= static_cast<uint8_t>(~f); }
   int origin_side() const { return has(kOriginIsB) ? 1 : 0; }
+  // Begun by a segment with neither SYN nor ACK, which no connection sends:
+  // a stealth scan's probe (FIN, NULL, Xmas). Its sender is the origin.
+  bool probe_start() const {
+    return has(kMidstream) && has(kOriginKnown) && !dir[0].has(DirState::kSynSeen) &&
+           !dir[1].has(DirState::kSynSeen);
+  }
   // Seen from both ends (what conntrack calls "assured" is close: a reply).
   bool two_way() const {
     return dir[0].has(DirState::kSeen) && dir[1].has(DirState::kSeen);

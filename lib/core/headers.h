@@ -113,6 +113,8 @@ inline constexpr uint8_t kWindowScale = 3;
 inline constexpr uint8_t kSackPermitted = 4;
 inline constexpr uint8_t kSack = 5;
 inline constexpr uint8_t kTimestamp = 8;
+inline constexpr uint8_t kMd5Signature = 19;  // RFC 2385, length 18
+inline constexpr uint8_t kAuthentication = 29;  // TCP-AO, RFC 5925, length >= 4
 }  // namespace tcpopt
 
 }  // namespace rstguard::wire

@@ -15,9 +15,6 @@ using wire::tcpflag::kUrg;
 using wire::tcpflag::kSyn;
 
 constexpr uint16_t kIpIdStep = 2048;  // as in track.cc
-// An injector's resets for one trigger leave within milliseconds of each
-// other (Weaver et al. 2009 saw them back to back).
-constexpr uint64_t kInjectorBurstMs = 10;
 
 
 // IP ID that does not fit the sender's counter (Weaver et al. 2009, 4.2).
@@ -31,6 +28,39 @@ bool ipid_anomalous(const DirState& s, const PacketView& rst) {
     return step == 0 || step > kIpIdStep;
   }
   return inc == 0 && other == 0 && s.ipid_last == 0;  // the sender always sent 0
+}
+
+// A reset whose TCP-MD5 / TCP-AO options do not fit its connection's:
+// missing where the connection signs its segments (the receiver drops it
+// unsigned, RFC 2385 2.0, RFC 5925 7.3), or present where it never did (an
+// evasion: Linux drops an unexpected MD5 option, a looser monitor acts on
+// it).
+bool auth_mismatched(const PacketView& rst, const FlowEntry& f) {
+  const uint8_t uses = f.dir[0].auth | f.dir[1].auth;
+  if (f.dir[0].packets == 0 && f.dir[1].packets == 0) return false;
+  return (uses | rst.opt.auth) != 0 && (rst.opt.auth & uses) == 0;
+}
+
+// Two resets from one side with one sequence number within a burst, whose
+// TTLs or IP IDs could not come from one stack: an injector's hedge (the
+// GFW studies: two or three RST+ACKs, TTLs and IP IDs apart). A duplicate
+// (same TTL, same ID) or a counter's next ID is what a real sender's two
+// resets look like. IP IDs count only for a sender whose packets show a
+// counter: stacks with random IDs (XNU, OpenBSD) give every reset another.
+bool burst_from_two_stacks(const PacketView& rst, const RstHistory& h, const DirState& s,
+                           int side, uint32_t now_ms, uint8_t ttl_tolerance) {
+  if (h.side_ms[side] == 0 || h.side_seq[side] != rst.seq ||
+      !ms_within(now_ms, h.side_ms[side], uint64_t{kInjectorBurstMs} * kNsPerMs)) {
+    return false;
+  }
+  const int ttl_apart = rst.ttl > h.side_ttl[side] ? rst.ttl - h.side_ttl[side]
+                                                   : h.side_ttl[side] - rst.ttl;
+  if (ttl_apart > ttl_tolerance) return true;
+  if (rst.ip_version != 4 || rst.ip_id == 0 || h.side_ipid[side] == 0) return false;
+  const int inc = s.ipid_increments(), other = s.ipid_others();
+  if (s.packets < 4 || inc < 3 || inc <= 2 * other) return false;
+  const uint16_t step = static_cast<uint16_t>(rst.ip_id - h.side_ipid[side]);
+  return step != 0 && step > kIpIdStep;
 }
 
 // Validity of a reset in a synchronized state (RFC 9293 3.10.7.4, first
@@ -63,9 +93,22 @@ void check_synchronized(const PacketView& rst, const FlowEntry& f, int side, Ver
   }
 }
 
+// A flow begun by a segment with neither SYN nor ACK (FlowEntry::syn_flags)
+// is a stealth scan's probe; a closed port answers it with a reset
+// (RFC 9293 3.10.7.1), an open one stays silent.
+Cause scan_probe_answered(const FlowEntry& f, bool from_server) {
+  if (!from_server) return Cause::unknown;
+  const uint8_t probe = f.syn_flags & (kFin | wire::tcpflag::kPsh | kUrg);
+  if (probe == (kFin | wire::tcpflag::kPsh | kUrg)) return Cause::xmas_scan;
+  if (probe == 0) return Cause::null_scan;
+  if (probe & kFin) return Cause::fin_scan;
+  return Cause::unknown;
+}
+
+// The cause a reset's numbers and history tell, the label aside (for a
+// forged reset: the one it imitates).
 Cause classify(const PacketView& rst, const RstContext& ctx, const Verdict& v,
                const JudgeParams& params, uint32_t now_ms) {
-  if (v.label == Label::forged) return Cause::injected;
   if (ctx.flow == nullptr) return Cause::unknown;
   const FlowEntry& f = *ctx.flow;
   const int side = ctx.sender_side;
@@ -75,6 +118,7 @@ Cause classify(const PacketView& rst, const RstContext& ctx, const Verdict& v,
   const bool from_client = origin_known && side == f.origin_side();
   const bool from_server = origin_known && side != f.origin_side();
 
+  if (f.probe_start()) return scan_probe_answered(f, from_server);
   // A SYN that hit a tuple still in TIME-WAIT, answered by the server.
   if (f.has(FlowEntry::kTimeWaitConflict) && from_server && f.phase <= Phase::kSynReceived) {
     return Cause::time_wait_reuse;
@@ -132,18 +176,49 @@ Cause classify(const PacketView& rst, const RstContext& ctx, const Verdict& v,
       return Cause::listen_overflow;
     }
   }
+  // A FIN, then a reset: within quick_close of the FIN, the fast close of
+  // load balancers and security devices; later, an application's abort
+  // after a half close (shutdown, then close with SO_LINGER {1, 0} or
+  // unread data).
+  const bool fast_close = f.fin_ms == 0 || ms_within(now_ms, f.fin_ms, params.quick_close_ns);
   if (s.has(DirState::kFinSeen)) {
     // The sender had closed; data from the peer since then is answered
     // with a reset (RFC 9293 3.10.7.4, data after FIN).
-    return f.last_payload_side == 1 - side ? Cause::data_after_close : Cause::after_fin;
+    if (f.last_payload_side == 1 - side) return Cause::data_after_close;
+    return fast_close ? Cause::after_fin : Cause::abort_after_half_close;
   }
-  if (r.has(DirState::kFinSeen)) return Cause::after_fin;
-  if (f.last_payload_side == 1 - side) return Cause::abort_unread_data;
+  if (r.has(DirState::kFinSeen)) {
+    return fast_close ? Cause::after_fin : Cause::abort_after_half_close;
+  }
+  // A bare reset whose seq is what the peer acknowledged, while the peer's
+  // latest data (or keepalive) went unacknowledged: a kernel with no socket
+  // for the connection answering the peer's next segment (RFC 9293
+  // 3.10.7.1). The host crashed or rebooted, or the box that held the
+  // state failed over: the connection is half-open.
+  if (!rst.has(kAck) && r.has(DirState::kAckSeen) && rst.seq == r.max_ack &&
+      r.has(DirState::kSeen) && (seq_lt(s.max_ack, r.snd_nxt) || r.keepalives > 0)) {
+    return Cause::half_open;
+  }
+  // The peer's data came last and the receiver reset instead of FIN: it
+  // closed with that data unread (RFC 2525 2.17), or read it and closed
+  // with SO_LINGER {1, 0}. The wire shows both alike.
+  if (f.last_payload_side == 1 - side) return Cause::abort_unread_or_linger0;
   if (v.validity == Validity::exact) return Cause::abortive_close;
   return Cause::unknown;
 }
 
 }  // namespace
+
+int ttl_distance(uint8_t ttl, uint8_t range_min, uint8_t range_max) {
+  if (ttl < range_min) return range_min - ttl;
+  if (ttl > range_max) return ttl - range_max;
+  return 0;
+}
+
+bool ttl_above_family(uint8_t ttl, uint8_t range_max) {
+  const int family = range_max <= 64 ? 64 : range_max <= 128 ? 128 : 255;
+  return ttl > family;
+}
 
 Label label_for(EvidenceSet evidence, bool gap_seen, const JudgeParams& params) {
   bool strong = false;
@@ -190,6 +265,8 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
       (params.insertion_max_ttl != 0 && rst.ttl <= params.insertion_max_ttl)) {
     ev.add(Evidence::insertion);
   }
+  if (f != nullptr && auth_mismatched(rst, *f)) ev.add(Evidence::auth_mismatch);
+  v.discarded = ev.has(Evidence::insertion) || ev.has(Evidence::auth_mismatch);
   // Step 2. Marks of the segment itself.
   if (rst.payload_len > 0) ev.add(Evidence::with_payload);
   if (f == nullptr) {
@@ -213,8 +290,16 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
       }
 
     }
+  } else if (f->probe_start()) {
+    // Step 3c. A stealth scan's probe, answered by a closed port: exact
+    // when it acknowledges the probe (RFC 9293 3.10.7.1: ack = SEG.SEQ +
+    // SEG.LEN); the scanner has no connection to check anything else by.
+    const DirState& prober = f->dir[f->origin_side()];
+    if (side != f->origin_side() && rst.has(kAck) && rst.ack == prober.snd_nxt) {
+      v.validity = Validity::exact;
+    }
   } else {
-    // Step 3c. Synchronized states (RFC 9293 3.10.7.4; RFC 5961 3.2).
+    // Step 3d. Synchronized states (RFC 9293 3.10.7.4; RFC 5961 3.2).
     check_synchronized(rst, *f, side, v);
     const DirState& s = f->dir[side];
     const DirState& r = f->dir[1 - side];
@@ -298,9 +383,24 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
         ms_within(now_ms, f->silence_end_ms, params.quick_close_ns);
     const bool middlebox_marks_expected =
         reply_style || idle_context || v.answers != Answer::none;
-    if (!idle_context && s.packets > 0 && (rst.ttl + params.ttl_tolerance < s.ttl_min ||
-                          rst.ttl > s.ttl_max + params.ttl_tolerance)) {
-      ev.add(Evidence::ttl_mismatch);
+    // The TTL against what this direction carried. Beyond `ttl_gap` hops,
+    // or above the initial TTL of the sender's stack family, no route
+    // change explains it: strong. Not where another device's reset is
+    // normal: after an idle gap, in a teardown (a load balancer's fast
+    // close), or for a dead end's answer.
+    if (!idle_context && s.packets > 0) {
+      const int gap = ttl_distance(rst.ttl, s.ttl_min, s.ttl_max);
+      const bool far = params.ttl_gap != 0 && gap > params.ttl_tolerance &&
+                       (gap >= params.ttl_gap || ttl_above_family(rst.ttl, s.ttl_max));
+      if (far && !v.reply && !s.has(DirState::kFinSeen) && !r.has(DirState::kFinSeen)) {
+        ev.add(Evidence::ttl_gap);
+      } else if (gap > params.ttl_tolerance) {
+        ev.add(Evidence::ttl_mismatch);
+      }
+    }
+    if (h != nullptr && !idle_context &&
+        burst_from_two_stacks(rst, *h, s, side, now_ms, params.ttl_tolerance)) {
+      ev.add(Evidence::burst);
     }
     // TSval 0 is what stacks without a timestamp clock for resets put there.
     if (rst.opt.has_timestamp && rst.opt.tsval != 0 && s.has(DirState::kTsSeen) &&
@@ -326,6 +426,11 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
   // Step 5. Label, then cause.
   v.label = label_for(ev, f != nullptr && f->has(FlowEntry::kGapSeen), params);
   v.cause = classify(rst, ctx, v, params, now_ms);
+  if (v.label == Label::forged) {
+    // What it would have been, had it been real: the cause it imitates.
+    v.imitated = v.cause == Cause::injected ? Cause::unknown : v.cause;
+    v.cause = Cause::injected;
+  }
   if (v.label == Label::forged) v.answers = Answer::none;  // marks beyond the number
   // An answer's cause is what it completes: the sender's own abort that
   // the peer challenged, or a connection already gone.
@@ -337,8 +442,7 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
   }
   // Step 6. Would the receiver accept it and abort (RFC 5961 3.2: only an
   // exact reset is acted on)? Forged or insertion resets never end tracking.
-  v.accepted = v.validity == Validity::exact && !ev.has(Evidence::insertion) &&
-               v.label != Label::forged;
+  v.accepted = v.validity == Validity::exact && !v.discarded && v.label != Label::forged;
   return v;
 }
 

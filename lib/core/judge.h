@@ -26,6 +26,8 @@ struct RstHistory {
   uint32_t ms = 0;             // newest reset's time
   uint32_t side_ms[2] = {0, 0};         // newest reset sent by each side
   uint32_t side_seq[2] = {0, 0};
+  uint8_t side_ttl[2] = {0, 0};          // and its TTL and IP ID (a burst's
+  uint16_t side_ipid[2] = {0, 0};        // resets are compared by them)
   bool side_reply[2] = {false, false};   // that reset was a closed socket's reply
   bool side_forged[2] = {false, false};  // that reset was judged forged
   uint32_t window_start_ms = 0;  // sweep/seq-change window on this flow
@@ -77,6 +79,15 @@ struct Verdict {
   bool reply = false;
   // What the reset answers (RstHistory::after_*): an answer is a reply too.
   Answer answers = Answer::none;
+  // The receiver's TCP never acts on it (insertion or auth_mismatch
+  // evidence: a bad checksum, a TTL too low to arrive, a missing or
+  // unexpected TCP-MD5/TCP-AO option). It is judged and reported, but it
+  // closes nothing and leaves no history that later resets are judged
+  // against (no seq_change, sweep or both_directions for them).
+  bool discarded = false;
+  // For a forged reset, the cause it imitates (what classify would name
+  // were it real); unknown otherwise.
+  Cause imitated = Cause::unknown;
 };
 
 Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParams& params,
@@ -96,6 +107,19 @@ Label label_for(EvidenceSet evidence, bool gap_seen, const JudgeParams& params);
 // answer: the peer's stack answers at once, so this is one round trip
 // plus the retransmission of a segment it could have missed.
 inline constexpr uint32_t kAnswerWindowMs = 3000;
+
+// An injector's resets for one trigger leave within milliseconds of each
+// other (Weaver et al. 2009 saw them back to back; the GFW sends two or
+// three within one): the "burst" window, and how long after a forged reset
+// another one is still tied to it.
+inline constexpr uint32_t kInjectorBurstMs = 10;
+
+// The hops between a reset's TTL and the range its direction carried, 0
+// when inside it; and whether the reset's TTL is above the initial TTL of
+// the direction's stack family (64, 128 or 255: no route change lifts a
+// packet above the value its sender started it with).
+int ttl_distance(uint8_t ttl, uint8_t range_min, uint8_t range_max);
+bool ttl_above_family(uint8_t ttl, uint8_t range_max);
 
 // The post-reset check (Weaver, Sommer and Paxson, NDSS 2009: the "race"):
 // a reset's supposed sender that keeps sending after it never sent it. For

@@ -34,12 +34,19 @@ struct IpAddr {
 };
 static_assert(sizeof(IpAddr) == 16);
 
+// Segment authentication options (bits of TcpOptions::auth and
+// DirState::auth): TCP-MD5 (RFC 2385, kind 19) and TCP-AO (RFC 5925,
+// kind 29). rstguard has no keys: it sees whether the option is there.
+inline constexpr uint8_t kAuthMd5 = 1;
+inline constexpr uint8_t kAuthAo = 2;
+
 struct TcpOptions {
   bool has_mss = false;
   bool has_wscale = false;
   bool sack_permitted = false;
   bool has_timestamp = false;
   uint8_t wscale = 0;  // as sent; RFC 7323 2.3 clamps to 14 when used
+  uint8_t auth = 0;    // kAuthMd5 / kAuthAo: the segment carries that option
   uint16_t mss = 0;
   uint32_t tsval = 0;
   uint32_t tsecr = 0;

@@ -64,8 +64,16 @@ bool parse_tcp_options(const uint8_t* p, const uint8_t* end, TcpOptions& opt) {
         opt.tsval = static_cast<uint32_t>(p[2]) << 24 | p[3] << 16 | p[4] << 8 | p[5];
         opt.tsecr = static_cast<uint32_t>(p[6]) << 24 | p[7] << 16 | p[8] << 8 | p[9];
         break;
+      case wire::tcpopt::kMd5Signature:
+        if (len != 18) return false;
+        opt.auth |= kAuthMd5;
+        break;
+      case wire::tcpopt::kAuthentication:
+        if (len < 4) return false;  // kind, length, KeyID, RNextKeyID, MAC
+        opt.auth |= kAuthAo;
+        break;
       default:
-        break;  // SACK blocks, MPTCP, TCP-AO, ...: skipped by length.
+        break;  // SACK blocks, MPTCP, ...: skipped by length.
     }
     p += len;
   }

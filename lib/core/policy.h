@@ -31,6 +31,7 @@ struct FlowTableParams {
 // (config/rstguard.yaml explains each).
 struct JudgeParams {
   uint8_t ttl_tolerance = 1;            // hops of TTL drift still "the same sender"
+  uint8_t ttl_gap = 16;                 // hops no route change explains (0 = off)
   uint8_t insertion_max_ttl = 0;        // RST TTL at or below: would not arrive (0 = off)
   bool verify_checksums = true;         // bad-checksum RST = insertion evidence
   uint64_t race_window_ns = 2 * kNsPerSec;      // data_after_rst look-ahead

@@ -49,6 +49,7 @@ void observe_sender(FlowEntry& f, int side, const PacketView& p) {
     s.set(DirState::kBadChecksum);
   }
   s.packets = sat_inc(s.packets);
+  s.auth |= p.opt.auth;
   if (p.opt.has_timestamp) {
     if (!s.has(DirState::kTsSeen) || seq_geq(p.opt.tsval, s.ts_last)) s.ts_last = p.opt.tsval;
     s.set(DirState::kTsSeen);
@@ -128,6 +129,12 @@ void track_first(FlowEntry& f, int side, const PacketView& p, uint32_t now_ms,
     if (side == 0) f.set(FlowEntry::kOriginIsB);
     f.set(FlowEntry::kOriginKnown);
     s.set(DirState::kSynSeen);
+  }
+  if (!p.has(kSyn) && !p.has(kAck)) {
+    // No connection sends this: a stealth scan's probe (FlowEntry::probe_start).
+    f.syn_flags = p.tcp_flags;
+    if (side == 1) f.set(FlowEntry::kOriginIsB);
+    f.set(FlowEntry::kOriginKnown);
   }
   if (p.has(kFin)) {
     s.set(DirState::kFinSeen);

@@ -83,9 +83,9 @@ class EvidenceSet {
   constexpr void add(Evidence e) { bits_ |= bit(e); }
   constexpr bool has(Evidence e) const { return (bits_ & bit(e)) != 0; }
   constexpr bool empty() const { return bits_ == 0; }
-  constexpr uint16_t bits() const { return bits_; }
+  constexpr uint32_t bits() const { return bits_; }
   constexpr void merge(EvidenceSet o) { bits_ |= o.bits_; }
-  static constexpr EvidenceSet from_bits(uint16_t b) {
+  static constexpr EvidenceSet from_bits(uint32_t b) {
     EvidenceSet s;
     s.bits_ = b;
     return s;
@@ -93,9 +93,9 @@ class EvidenceSet {
   friend constexpr bool operator==(EvidenceSet, EvidenceSet) = default;
 
  private:
-  static constexpr uint16_t bit(Evidence e) { return uint16_t(1u << static_cast<int>(e)); }
-  uint16_t bits_ = 0;
+  static constexpr uint32_t bit(Evidence e) { return 1u << static_cast<int>(e); }
+  uint32_t bits_ = 0;
 };
-static_assert(kEvidenceCount <= 16);
+static_assert(kEvidenceCount <= 32);
 
 }  // namespace rstguard

@@ -253,11 +253,16 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
   JudgeParams judge = params_.judge;
   if (rule != nullptr) judge.ttl_tolerance = rule->actions.ttl_tolerance;
   const Verdict v = judge_rst(p, ctx, judge, now_ms);
-  if (v.validity != Validity::exact && !v.reply) destinations_.add(p.dst, p.dst_port, now_ms);
+  if (v.validity != Validity::exact && !v.reply && !v.discarded) {
+    destinations_.add(p.dst, p.dst_port, now_ms);
+  }
 
   // Decide step 2: the action, by label and evidence.
   Action action = rule != nullptr ? rule->actions.decide(v.label, v.evidence)
                                   : params_.actions.for_label(v.label);
+  // A reset its receiver discards is not worth waiting on: dropping it
+  // changes nothing at the receiver, and it leaves no history to hold it by.
+  if (action == Action::hold && v.discarded) action = Action::drop;
   if (!params_.can_drop && (action == Action::drop || action == Action::hold)) {
     action = Action::alert;
   }
@@ -267,6 +272,7 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
   e.validity = v.validity;
   e.evidence = v.evidence;
   e.cause = v.cause;
+  e.imitated = v.imitated;
   e.answers = v.answers;
   e.expected_known = v.expected_known;
   e.expected_seq = v.expected_seq;
@@ -289,12 +295,18 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
   RstHistory* h = nullptr;
   bool revised_other = false;
   RstEvent other;  // the earlier reset's update, written after this one's event
-  if (f != nullptr) {
+  if (f != nullptr && !v.discarded) {
+    // Resets toward both ends, or a burst from two stacks: the earlier
+    // reset is revised too.
     if (RstHistory* prev = f->history != 0 ? &history_[f->history] : nullptr;
-        prev != nullptr && v.evidence.has(Evidence::both_directions) && prev->side == 1 - side &&
-        prev->event.label != Label::forged) {
-      other = revise_both_directions(*f, *prev, now_ns);
-      revised_other = true;
+        prev != nullptr && prev->event.label != Label::forged) {
+      if (v.evidence.has(Evidence::both_directions) && prev->side == 1 - side) {
+        other = revise_earlier(*f, *prev, Evidence::both_directions, now_ns);
+        revised_other = true;
+      } else if (v.evidence.has(Evidence::burst) && prev->side == side) {
+        other = revise_earlier(*f, *prev, Evidence::burst, now_ns);
+        revised_other = true;
+      }
     }
     h = record_history(p, *f, key, hash, v, side, now_ms, e);
     if (h == nullptr) e.limits |= kLimitHistoryPool;
@@ -316,7 +328,7 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
   if (emit_allowed(p, rule, rule_index, v, now_ms)) emit(e);
   if (revised_other) emit(other);
 
-  if (f != nullptr && seq_gt(now_ms, f->last_seen_ms)) f->last_seen_ms = now_ms;
+  if (f != nullptr && !v.discarded && seq_gt(now_ms, f->last_seen_ms)) f->last_seen_ms = now_ms;
   if (will_hold) {
     Held held;
     held.event = e;
@@ -344,15 +356,14 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
   return action == Action::drop ? Disposition::kDrop : Disposition::kForward;
 }
 
-// Resets toward both ends: the earlier one, toward the other end, is
-// revised too (side-path blockers reset client and server at once). If it
-// is still held it is dropped now; otherwise it was forwarded already.
-RstEvent Worker::revise_both_directions(FlowEntry& f, RstHistory& prev, uint64_t now_ns) {
+// The earlier reset of a pair the newest one shows forged, with the
+// evidence that ties them: both_directions (side-path blockers reset
+// client and server at once) or burst (an injector's hedge). If it is
+// still held it is dropped now; otherwise it was forwarded already.
+RstEvent Worker::revise_earlier(FlowEntry& f, RstHistory& prev, Evidence tie, uint64_t now_ns) {
   RstEvent u = revise(prev.event, now_ns);
-  u.evidence.add(Evidence::both_directions);
-  u.label = Label::forged;
-  u.cause = Cause::injected;
-  u.answers = Answer::none;
+  u.evidence.add(tie);
+  mark_forged(u);
   u.action = Action::alert;
   if (prev.hold != 0) {
     end_hold(prev.hold - 1, Disposition::kDrop, frame_index_, &f, clock_ms(u.timestamp_ns));
@@ -361,6 +372,7 @@ RstEvent Worker::revise_both_directions(FlowEntry& f, RstHistory& prev, uint64_t
   prev.event.label = u.label;
   prev.event.evidence = u.evidence;
   prev.event.cause = u.cause;
+  prev.event.imitated = u.imitated;
   if (prev.closed_flow) {
     f.phase = prev.phase_before;
     prev.closed_flow = false;
@@ -405,6 +417,8 @@ RstHistory* Worker::record_history(const PacketView& p, FlowEntry& f, const Flow
   h.side = static_cast<uint8_t>(side);
   h.side_ms[side] = now_ms;
   h.side_seq[side] = p.seq;
+  h.side_ttl[side] = p.ttl;
+  h.side_ipid[side] = p.ip_id;
   h.side_reply[side] = v.reply;
   h.side_forged[side] = v.label == Label::forged;
   h.event = e;
@@ -500,8 +514,7 @@ void Worker::resolve_hold(const PacketView& p, FlowEntry& f, int side, uint64_t 
   RstEvent u = revise(held.event, now_ns);
   end_hold(slot, Disposition::kDrop, frame, &f, now_ms);
   u.evidence.add(Evidence::data_after_rst);
-  u.label = Label::forged;
-  u.cause = Cause::injected;
+  mark_forged(u);
   u.action = Action::drop;  // held, so really dropped
   ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];
   emit(u);
@@ -545,10 +558,11 @@ void Worker::watch_race(const PacketView& p, FlowEntry& f, int side, uint32_t no
   h.race_open = false;
   RstEvent u = revise(h.event, now_ns);
   u.evidence.add(Evidence::data_after_rst);
-  u.label = label_for(u.evidence, f.has(FlowEntry::kGapSeen), params_.judge);
-  if (u.label == Label::forged) {
-    u.cause = Cause::injected;
-    u.answers = Answer::none;
+  if (const Label l = label_for(u.evidence, f.has(FlowEntry::kGapSeen), params_.judge);
+      l == Label::forged) {
+    mark_forged(u);
+  } else {
+    u.label = l;
   }
   u.action = u.label == Label::legit ? h.event.action : Action::alert;  // forwarded already
   h.event = u;

@@ -100,7 +100,7 @@ class Worker {
   Disposition handle_rst(const PacketView& p, FlowEntry* f, const FlowKey& key, uint64_t hash,
                          int side, uint32_t now_ms, uint64_t now_ns);
   const Rule* rule_for(const PacketView& p, const FlowEntry* f, int side, uint32_t* index) const;
-  RstEvent revise_both_directions(FlowEntry& f, RstHistory& prev, uint64_t now_ns);
+  RstEvent revise_earlier(FlowEntry& f, RstHistory& prev, Evidence tie, uint64_t now_ns);
   uint32_t reclaim_history(const FlowEntry& taker, uint32_t now_ms);
   RstHistory* record_history(const PacketView& p, FlowEntry& f, const FlowKey& key, uint64_t hash,
                              const Verdict& v, int side, uint32_t now_ms, const RstEvent& e);

@@ -52,6 +52,9 @@ void append_verdict(const RstEvent& e, std::string& out) {
     first = false;
   }
   out += fmt::format(R"(],"cause":"{}")", name_of(e.cause));
+  if (e.imitated != Cause::unknown) {
+    out += fmt::format(R"(,"imitates":"{}")", name_of(e.imitated));
+  }
   if (e.answers != Answer::none) out += fmt::format(R"(,"answers":"{}")", name_of(e.answers));
   if (e.expected_known) {
     out += fmt::format(R"(,"expected_seq":{},"receiver_window":{})", e.expected_seq,
@@ -120,6 +123,7 @@ std::string format_event_text(const RstEvent& e) {
     evidence += name_of(ev);
   }
   if (e.answers != Answer::none) evidence += fmt::format(" answers={}", name_of(e.answers));
+  if (e.imitated != Cause::unknown) evidence += fmt::format(" imitates={}", name_of(e.imitated));
   const bool update = e.type == EventType::kRstUpdate;
   const auto endpoint = [](const IpAddr& a, uint16_t port) {
     return a.is_v4() ? fmt::format("{}:{}", format_ip(a), port)

@@ -29,7 +29,12 @@ EXPECT = {
     "duplicate_syn": dict(LEGIT, validity="exact", cause="duplicate_syn"),
     "retransmit_exhausted": dict(LEGIT, validity="exact", cause="retransmit_exhausted"),
     "idle_timeout": dict(LEGIT, validity="exact", cause="idle_timeout"),
-    "abort_unread_data": dict(LEGIT, validity="exact", cause="abort_unread_data"),
+    "abort_unread_data": dict(LEGIT, validity="exact", cause="abort_unread_or_linger0"),
+    "half_open": dict(LEGIT, validity="exact", cause="half_open"),
+    "fin_scan": dict(LEGIT, cause="fin_scan"),
+    "null_scan": dict(LEGIT, cause="null_scan"),
+    "xmas_scan": dict(LEGIT, cause="xmas_scan"),
+    "abort_after_half_close": dict(LEGIT, validity="exact", cause="abort_after_half_close"),
     "abortive_close": dict(LEGIT, validity="exact", cause="abortive_close"),
     "data_after_close": dict(LEGIT, validity="exact", cause="data_after_close"),
     "keepalive_failure": dict(LEGIT, validity="exact", cause="keepalive_failure"),
@@ -40,10 +45,11 @@ EXPECT = {
     "midstream_one_side": dict(LEGIT, validity="unknown"),
     "out_of_window": dict(label="forged", validity="out_of_window", cause="injected",
                           evidence=["out_of_window"]),
-    "in_window": dict(label={"suspicious", "forged"}, validity="in_window",
-                      evidence=["ttl_mismatch"]),
+    # The injector's TTL is 40 hops off the server's (forge_rst): ttl_gap.
+    "in_window": dict(label="forged", validity="in_window", evidence=["ttl_gap", "inexact"]),
     "race": dict(LEGIT, validity="exact",
-                 update=dict(label="forged", cause="injected", evidence=["data_after_rst"])),
+                 update=dict(label="forged", cause="injected", evidence=["data_after_rst"],
+                             imitates="abort_unread_or_linger0")),
     "ttl_race": dict(label="suspicious", validity="exact", evidence=["ttl_mismatch"],
                      update=dict(label="forged", cause="injected", evidence=["data_after_rst"])),
     # The closed server's bare answer to the client's challenge ACK: genuine.
@@ -66,21 +72,43 @@ EXPECT = {
     "both_directions": dict(label="forged", validity="exact", cause="injected",
                             evidence=["both_directions"], pick=-1,
                             update=dict(label="forged", evidence=["both_directions"])),
-    "seq_change": dict(label="forged", evidence=["seq_change", "ttl_mismatch"], pick=-1,
+    "seq_change": dict(label="forged", evidence=["seq_change", "ttl_gap"], pick=-1,
                        others_may_be_forged=True),
-    "ttl_ts_exact": dict(label="forged", validity="exact", cause="injected",
-                         evidence=["ttl_mismatch", "ts_missing"]),
+    "ttl_ts_exact": dict(label="forged", validity="exact", cause="injected", imitates="abortive_close",
+                         evidence=["ttl_gap", "ts_missing"]),
     "ipid_without_ack": dict(label="suspicious", validity="exact",
                              evidence=["ipid_anomaly", "rst_without_ack"]),
     "ts_stale": dict(label="suspicious", validity="exact", evidence=["ts_stale"]),
     "ack_mismatch": dict(label="suspicious", validity="exact", evidence=["ack_mismatch"]),
     "sweep": dict(label="forged", validity="out_of_window", evidence=["sweep"], pick=-1,
                   others_may_be_forged=True),
-    "insertion_bad_checksum": dict(label="suspicious", evidence=["insertion"],
-                                   update=dict(label="forged", evidence=["data_after_rst"])),
+    # Discarded by the receiver: no history, so no race check either.
+    "insertion_bad_checksum": dict(label="suspicious", evidence=["insertion"]),
+    # The censor's three resets: far TTLs, then a burst of two stacks.
+    "censor_burst": dict(label="forged", validity="exact", cause="injected", pick=-1,
+                         evidence=["ttl_gap", "burst"], others_may_be_forged=True,
+                         first=dict(label="forged", evidence=["ttl_gap"])),
+    "burst_near_ttl": dict(label="forged", validity="exact", cause="injected", pick=-1,
+                           evidence=["burst"], first=dict(label="legit"),
+                           update=dict(label="forged", cause="injected", evidence=["burst"])),
+    # Discarded resets (a bad checksum, a missing signature) poison nothing:
+    # the server's own reset after them is genuine.
+    "insertion_then_genuine": dict(LEGIT, validity="exact", cause="abort_unread_or_linger0", pick=-1,
+                                   no_evidence=["seq_change"], others_may_be_forged=True,
+                                   first=dict(evidence=["insertion"])),
+    "md5_forged_then_genuine": dict(LEGIT, validity="exact", cause="abortive_close", pick=-1,
+                                    no_evidence=["seq_change", "both_directions"],
+                                    others_may_be_forged=True,
+                                    first=dict(label="forged", evidence=["auth_mismatch"])),
+    "ao_forged_then_genuine": dict(LEGIT, validity="exact", cause="abortive_close", pick=-1,
+                                   no_evidence=["seq_change", "both_directions"],
+                                   others_may_be_forged=True,
+                                   first=dict(label="forged", evidence=["auth_mismatch"])),
+    "md5_unexpected": dict(label="forged", validity="exact", cause="injected",
+                           evidence=["auth_mismatch"]),
     "trigger_sni": dict(label="forged", validity="exact", evidence=["both_directions"], pick=-1,
                         others_may_be_forged=True, update_optional=True),
-    "trigger_host": dict(label="forged", validity="exact", evidence=["ttl_mismatch"]),
+    "trigger_host": dict(label="forged", validity="exact", evidence=["ttl_gap"]),
     "trigger_clean": dict(LEGIT, validity="exact"),
     "syn_sent_forged": dict(label="suspicious", validity="out_of_window",
                             evidence=["ack_mismatch"]),
@@ -88,7 +116,7 @@ EXPECT = {
 # Variants that change what is knowable.
 VARIANT_OVERRIDES = {
     # Another TTL and inexact: forged (the race check is not needed).
-    "in_window.nots": dict(label="forged", evidence=["ttl_mismatch", "inexact"],
+    "in_window.nots": dict(label="forged", evidence=["ttl_gap", "inexact"],
                            no_evidence=["ts_missing"]),
     "out_of_window.nots": dict(no_evidence=["ts_missing"]),
 }
@@ -106,8 +134,12 @@ def check(name, events, exp, failures):
     labels = exp["label"] if isinstance(exp["label"], set) else {exp["label"]}
     if v["label"] not in labels:
         failures.append(f"{name}: label {v['label']}, want {sorted(labels)} ({v})")
-    for key in ("validity", "cause"):
-        if key in exp and v[key] != exp[key]:
+    for e in events:
+        ev = e["verdict"]
+        if "imitates" in ev and (ev["label"] != "forged" or ev["imitates"] == "injected"):
+            failures.append(f"{name}: #{e['pkt_num']} imitates {ev.get('imitates')} with label {ev['label']}")
+    for key in ("validity", "cause", "imitates"):
+        if key in exp and v.get(key) != exp[key]:
             failures.append(f"{name}: {key} {v[key]}, want {exp[key]} ({v})")
     for ev in exp.get("evidence", []):
         if ev not in v["evidence"]:
@@ -159,6 +191,8 @@ def check(name, events, exp, failures):
                     failures.append(f"{name}: update evidence {u['verdict']['evidence']} lacks {ev}")
             if "cause" in up and u["verdict"]["cause"] != up["cause"]:
                 failures.append(f"{name}: update cause {u['verdict']['cause']}")
+            if "imitates" in up and u["verdict"].get("imitates") != up["imitates"]:
+                failures.append(f"{name}: update imitates {u['verdict'].get('imitates')}, want {up['imitates']}")
             if u["flow_id"] != next(r for r in rsts if r["pkt_num"] == u["revises"]["pkt_num"])["flow_id"]:
                 failures.append(f"{name}: update names another flow")
     elif updates and not exp.get("update_optional"):

@@ -55,6 +55,7 @@ const std::set<std::string> kAllKeys = {
     "flow_table.timeouts.time_wait",
     "flow_table.timeouts.closed",
     "judge.ttl_tolerance",
+    "judge.ttl_gap",
     "judge.insertion_max_ttl",
     "judge.verify_checksums",
     "judge.race_window",
@@ -126,6 +127,7 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.flow.timeouts.time_wait_ns, b.flow.timeouts.time_wait_ns);
   EXPECT_EQ(a.flow.timeouts.closed_ns, b.flow.timeouts.closed_ns);
   EXPECT_EQ(a.judge.ttl_tolerance, b.judge.ttl_tolerance);
+  EXPECT_EQ(a.judge.ttl_gap, b.judge.ttl_gap);
   EXPECT_EQ(a.judge.insertion_max_ttl, b.judge.insertion_max_ttl);
   EXPECT_EQ(a.judge.verify_checksums, b.judge.verify_checksums);
   EXPECT_EQ(a.judge.race_window_ns, b.judge.race_window_ns);
@@ -221,6 +223,7 @@ flow_table:
     closed: 3s
 judge:
   ttl_tolerance: 3
+  ttl_gap: 24
   insertion_max_ttl: 4
   verify_checksums: false
   race_window: 1500ms
@@ -298,6 +301,7 @@ burst_size: 64
   EXPECT_EQ(c.flow.timeouts.time_wait_ns, 30 * kNsPerSec);
   EXPECT_EQ(c.flow.timeouts.closed_ns, 3 * kNsPerSec);
   EXPECT_EQ(c.judge.ttl_tolerance, 3);
+  EXPECT_EQ(c.judge.ttl_gap, 24);
   EXPECT_EQ(c.judge.insertion_max_ttl, 4);
   EXPECT_FALSE(c.judge.verify_checksums);
   EXPECT_EQ(c.judge.race_window_ns, 1500 * kNsPerMs);

@@ -184,6 +184,7 @@ TEST(Hold, AFullQueueForwardsAndCounts) {
   c2.ack(kClient);
   SegmentSpec r = c2.forge_rst(kServer);
   r.ip_id = static_cast<uint16_t>(c2.segment(kServer, kAck).ip_id);  // exact, other TTL
+  r.ttl = static_cast<uint8_t>(r.ttl - 35);  // 5 hops off: ttl_mismatch, not ttl_gap
   cap2.add(r);
   for (const auto& p : cap2.packets()) box.feed(p);
   EXPECT_EQ(box.sent.back(), &cap2.packets().back());
@@ -539,6 +540,7 @@ TEST(Hold, AnExactHeldResetClosesTheFlowOnlyWhenReleased) {
     HeldReset s;
     SegmentSpec exact = s.conn.forge_rst(kServer);
     exact.ip_id = static_cast<uint16_t>(s.conn.segment(kServer, kAck).ip_id);
+    exact.ttl = static_cast<uint8_t>(exact.ttl - 35);  // 5 hops off: suspicious
     scenario::Capture cap2(s.cap.now_ns());
     cap2.add(exact);
     const scenario::Packet rst = cap2.packets().back();

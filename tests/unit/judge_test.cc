@@ -206,7 +206,7 @@ std::function<void(RstContext&, RstHistory&, JudgeParams&)> challenge(uint32_t a
     h.ms = h.side_ms[kServerSide] = kNow - ms_ago - 1;
     h.window_start_ms = h.ms;
     h.resets_in_window = 1;
-    h.event.cause = Cause::abort_unread_data;
+    h.event.cause = Cause::abort_unread_or_linger0;
     h.after_seen[kClientSide] = true;
     h.after_pure[kClientSide] = true;
     h.after_ack[kClientSide] = ack;
@@ -223,6 +223,38 @@ std::function<void(PacketView&)> syn_answer(uint8_t flags, uint32_t ack, uint8_t
     p.ack = ack;
     p.ttl = ttl;
   };
+}
+
+// An earlier reset from the server at the same seq (kS), `ms_ago` ms ago,
+// with that TTL and IP ID.
+void burst_before(RstContext& ctx, RstHistory& h, uint8_t ttl, uint16_t ipid, uint32_t ms_ago) {
+  ctx.history = &h;
+  h.resets = 1;
+  h.side = kServerSide;
+  h.seq = h.side_seq[kServerSide] = kS;
+  h.ms = h.side_ms[kServerSide] = kNow - ms_ago;
+  h.side_ttl[kServerSide] = ttl;
+  h.side_ipid[kServerSide] = ipid;
+  h.window_start_ms = h.ms;
+  h.resets_in_window = 1;
+}
+
+// A flow begun by the client's stealth probe (`flags`, neither SYN nor
+// ACK) to a closed port: only the probe seen, as the tracker leaves it.
+void stealth_probe(FlowEntry& f, uint8_t flags) {
+  f.phase = (flags & kFin) ? Phase::kHalfClosed : Phase::kEstablished;
+  f.flags = FlowEntry::kMidstream | FlowEntry::kOriginKnown;  // the client is side 0
+  f.syn_flags = flags;
+  f.last_payload_side = kNoSide;
+  DirState c;
+  c.isn = kC - 1;
+  c.snd_nxt = kC;
+  c.ttl_min = c.ttl_max = 64;
+  c.packets = 1;
+  c.flags = DirState::kSeen;
+  if (flags & kFin) c.flags |= DirState::kFinSeen;
+  f.dir[kClientSide] = c;
+  f.dir[kServerSide] = DirState{};
 }
 
 // challenge(kS, 400), then `edit` of the history.
@@ -246,15 +278,15 @@ std::vector<Case> cases() {
     f.dir[kServerSide].set(DirState::kFinSeen);
     f.last_payload_side = kClientSide;  // the client sent data after it
   };
-  const auto forge_marks = [](PacketView& p) {  // another TTL, no timestamps, random IP ID
-    p.ttl = 97;
+  const auto forge_marks = [](PacketView& p) {  // another TTL (7 hops off), no timestamps, random IP ID
+    p.ttl = 50;
     p.opt = TcpOptions{};
     p.ip_id = 0x1234;
   };
   return {
       // ---- Validity ----
       {.name = "exact_server"},
-      {.name = "exact_client", .sender = kClientSide, .cause = C::abort_unread_data},
+      {.name = "exact_client", .sender = kClientSide, .cause = C::abort_unread_or_linger0},
       {.name = "exact_at_sender_snd_nxt_in_flight",
        .flow = [](FlowEntry& f) { f.dir[kServerSide].snd_nxt = kS + 500; },
        .rst = seq(kS + 500)},
@@ -313,7 +345,7 @@ std::vector<Case> cases() {
        .rst = seq(kC + 1999),
        .validity = V::in_window,
        .evidence = {E::inexact},
-       .cause = C::abort_unread_data,
+       .cause = C::abort_unread_or_linger0,
        .accepted = false},
       {.name = "scaled_window",
        .sender = kClientSide,
@@ -325,7 +357,7 @@ std::vector<Case> cases() {
        .rst = seq(kC + 1'023'999),
        .validity = V::in_window,
        .evidence = {E::inexact},
-       .cause = C::abort_unread_data,
+       .cause = C::abort_unread_or_linger0,
        .accepted = false},
       {.name = "scaled_window_edge",
        .sender = kClientSide,
@@ -529,7 +561,7 @@ std::vector<Case> cases() {
       {.name = "answer_to_challenge_ack",
        .rst = bare_at(kS),
        .setup = challenge(kS, 400),
-       .cause = C::abort_unread_data,
+       .cause = C::abort_unread_or_linger0,
        .answers = Answer::challenge_ack},
       {.name = "answer_to_challenge_ack_cause_unknown_before",
        .rst = bare_at(kS),
@@ -537,6 +569,141 @@ std::vector<Case> cases() {
            challenge_then([](RstHistory& h) { h.event.cause = Cause::unknown; }),  // the in-window reset's
        .cause = C::abortive_close,  // exact, the server's data last
        .answers = Answer::challenge_ack},
+      // ---- The size of a TTL gap (server 57, 64 family; tolerance 1, ttl_gap 16) ----
+      {.name = "ttl_gap_sixteen_hops",
+       .rst = [](PacketView& p) { p.ttl = 41; },
+       .evidence = {E::ttl_gap},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "ttl_gap_fifteen_hops_is_a_mismatch",
+       .rst = [](PacketView& p) { p.ttl = 42; },
+       .evidence = {E::ttl_mismatch},
+       .label = L::suspicious},
+      {.name = "ttl_above_the_senders_family",
+       .rst = [](PacketView& p) { p.ttl = 65; },
+       .evidence = {E::ttl_gap},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "ttl_at_the_family_top_is_a_mismatch",
+       .rst = [](PacketView& p) { p.ttl = 64; },
+       .evidence = {E::ttl_mismatch},
+       .label = L::suspicious},
+      {.name = "ttl_gap_censor_237_against_44",
+       .flow = [](FlowEntry& f) { f.dir[kServerSide].ttl_min = f.dir[kServerSide].ttl_max = 44; },
+       .rst = [](PacketView& p) { p.ttl = 237; },
+       .evidence = {E::ttl_gap},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "ttl_in_the_255_family_is_a_mismatch",  // 3 hops, not above 255
+       .flow = [](FlowEntry& f) { f.dir[kServerSide].ttl_min = f.dir[kServerSide].ttl_max = 250; },
+       .rst = [](PacketView& p) { p.ttl = 253; },
+       .evidence = {E::ttl_mismatch},
+       .label = L::suspicious},
+      {.name = "ttl_gap_off",
+       .rst = [](PacketView& p) { p.ttl = 100; },
+       .setup = [](RstContext&, RstHistory&, JudgeParams& params) { params.ttl_gap = 0; },
+       .evidence = {E::ttl_mismatch},
+       .label = L::suspicious},
+      {.name = "ttl_gap_within_a_wide_tolerance",
+       .rst = [](PacketView& p) { p.ttl = 65; },
+       .setup = [](RstContext&, RstHistory&, JudgeParams& params) { params.ttl_tolerance = 8; }},
+      {.name = "ttl_gap_in_a_teardown_is_a_mismatch",  // a load balancer's fast close
+       .flow = [](FlowEntry& f) { f.dir[kServerSide].set(DirState::kFinSeen); },
+       .rst = [](PacketView& p) { p.ttl = 120; },
+       .evidence = {E::ttl_mismatch},
+       .label = L::suspicious,
+       .cause = C::after_fin},
+      {.name = "ttl_gap_after_an_idle_gap_counts_nothing",  // a NAT's reset
+       .flow = [](FlowEntry& f) { f.last_seen_ms = kNow - 301'000; },
+       .rst = [](PacketView& p) {
+         p.ttl = 250;
+         p.opt = {};
+       },
+       .cause = C::idle_timeout},
+      // ---- A burst: one seq, two stacks (the earlier reset 1 ms ago) ----
+      {.name = "burst_ttls_apart",
+       .setup = [](RstContext& ctx, RstHistory& h, JudgeParams&) { burst_before(ctx, h, 60, 0x5409, 1); },
+       .evidence = {E::burst},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "burst_ip_ids_apart",
+       .setup = [](RstContext& ctx, RstHistory& h, JudgeParams&) { burst_before(ctx, h, 57, 0xC0DE, 1); },
+       .evidence = {E::burst},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "burst_ids_from_a_random_id_stack_are_none",  // XNU's bare resets
+       .flow = [](FlowEntry& f) { f.dir[kServerSide].ipid_votes = 0x55; },
+       .setup = [](RstContext& ctx, RstHistory& h, JudgeParams&) { burst_before(ctx, h, 57, 0xC0DE, 1); }},
+      {.name = "burst_duplicate_is_none",
+       .setup = [](RstContext& ctx, RstHistory& h, JudgeParams&) { burst_before(ctx, h, 57, 0x540A, 1); }},
+      {.name = "burst_counter_next_id_is_none",
+       .setup = [](RstContext& ctx, RstHistory& h, JudgeParams&) { burst_before(ctx, h, 57, 0x5409, 1); }},
+      {.name = "burst_ttl_within_tolerance_is_none",
+       .setup = [](RstContext& ctx, RstHistory& h, JudgeParams&) { burst_before(ctx, h, 58, 0x5409, 1); }},
+      {.name = "burst_ids_zero_are_none",  // Linux's socketless resets
+       .rst = [](PacketView& p) { p.ip_id = 0; },
+       .setup = [](RstContext& ctx, RstHistory& h, JudgeParams&) { burst_before(ctx, h, 57, 0xC0DE, 1); }},
+      {.name = "burst_after_ten_ms_is_none",
+       .setup = [](RstContext& ctx, RstHistory& h, JudgeParams&) { burst_before(ctx, h, 60, 0x5409, 11); }},
+      {.name = "burst_other_seq_is_seq_change",
+       .rst = seq(kS + 500),
+       .setup = [](RstContext& ctx, RstHistory& h, JudgeParams&) { burst_before(ctx, h, 60, 0x5409, 1); },
+       .validity = V::in_window,
+       .evidence = {E::inexact, E::seq_change},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "burst_after_an_idle_gap_is_none",
+       .flow = [](FlowEntry& f) { f.last_seen_ms = kNow - 301'000; },
+       .setup = [](RstContext& ctx, RstHistory& h, JudgeParams&) { burst_before(ctx, h, 60, 0x5409, 1); },
+       .cause = C::idle_timeout},
+      // ---- TCP-MD5 / TCP-AO: presence against the connection's ----
+      {.name = "auth_md5_missing",
+       .flow = [](FlowEntry& f) { f.dir[kClientSide].auth = f.dir[kServerSide].auth = kAuthMd5; },
+       .evidence = {E::auth_mismatch},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "auth_md5_present",
+       .flow = [](FlowEntry& f) { f.dir[kClientSide].auth = f.dir[kServerSide].auth = kAuthMd5; },
+       .rst = [](PacketView& p) { p.opt.auth = kAuthMd5; }},
+      {.name = "auth_md5_one_direction_seen",  // a tap that sees only the client's
+       .flow = [](FlowEntry& f) { f.dir[kClientSide].auth = kAuthMd5; },
+       .evidence = {E::auth_mismatch},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "auth_md5_unexpected",  // an evasion: the connection never signed
+       .rst = [](PacketView& p) { p.opt.auth = kAuthMd5; },
+       .evidence = {E::auth_mismatch},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "auth_ao_present",
+       .flow = [](FlowEntry& f) { f.dir[kClientSide].auth = f.dir[kServerSide].auth = kAuthAo; },
+       .rst = [](PacketView& p) { p.opt.auth = kAuthAo; }},
+      {.name = "auth_md5_on_an_ao_connection",
+       .flow = [](FlowEntry& f) { f.dir[kClientSide].auth = f.dir[kServerSide].auth = kAuthAo; },
+       .rst = [](PacketView& p) { p.opt.auth = kAuthMd5; },
+       .evidence = {E::auth_mismatch},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
+      {.name = "auth_ao_missing_in_syn_sent",
+       .flow = [](FlowEntry& f) {
+         syn_sent(f);
+         f.dir[kClientSide].auth = kAuthAo;
+       },
+       .rst = syn_answer(kRst | kAck, 0),
+       .evidence = {E::auth_mismatch},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
       {.name = "answer_keeps_ttl_mismatch",
        .rst =
            [](PacketView& p) {
@@ -546,7 +713,7 @@ std::vector<Case> cases() {
        .setup = challenge(kS, 400),
        .evidence = {E::ttl_mismatch},
        .label = L::suspicious,
-       .cause = C::abort_unread_data,
+       .cause = C::abort_unread_or_linger0,
        .answers = Answer::challenge_ack},
       {.name = "answer_to_an_ack_of_the_whole_reset_is_a_dead_ends",
        .flow = [](FlowEntry& f) { f.dir[kServerSide].snd_nxt = kS + 600; },
@@ -990,7 +1157,7 @@ std::vector<Case> cases() {
       {.name = "ttl_and_ts_missing",
        .rst =
            [](PacketView& p) {
-             p.ttl = 97;
+             p.ttl = 50;
              p.opt = {};
            },
        .evidence = {E::ttl_mismatch, E::ts_missing},
@@ -1019,7 +1186,7 @@ std::vector<Case> cases() {
       {.name = "ttl_and_ts_stale",
        .rst =
            [](PacketView& p) {
-             p.ttl = 40;
+             p.ttl = 48;
              p.opt.tsval = 1;
            },
        .evidence = {E::ttl_mismatch, E::ts_stale},
@@ -1027,7 +1194,7 @@ std::vector<Case> cases() {
        .cause = C::injected,
        .accepted = false},
       {.name = "insertion_and_ttl",
-       .rst = [](PacketView& p) { p.ttl = 30; },
+       .rst = [](PacketView& p) { p.ttl = 50; },
        .setup = [](RstContext& ctx, RstHistory&, JudgeParams&) { ctx.checksum = Checksum::kBad; },
        .evidence = {E::ttl_mismatch, E::insertion},
        .label = L::forged,
@@ -1047,14 +1214,14 @@ std::vector<Case> cases() {
       {.name = "forged_score_from_params",
        .rst =
            [](PacketView& p) {
-             p.ttl = 97;
+             p.ttl = 50;
              p.opt = {};
            },
        .setup = [](RstContext&, RstHistory&, JudgeParams& params) { params.forged_score = 4; },
        .evidence = {E::ttl_mismatch, E::ts_missing},
        .label = L::suspicious},
       {.name = "suspicious_score_from_params",
-       .rst = [](PacketView& p) { p.ttl = 97; },
+       .rst = [](PacketView& p) { p.ttl = 50; },
        .setup = [](RstContext&, RstHistory&, JudgeParams& params) { params.suspicious_score = 3; },
        .evidence = {E::ttl_mismatch}},
       {.name = "lossy_gap_out_of_window_is_suspicious",
@@ -1070,7 +1237,7 @@ std::vector<Case> cases() {
        .flow = [](FlowEntry& f) { f.set(FlowEntry::kGapSeen); },
        .rst =
            [](PacketView& p) {
-             p.ttl = 97;
+             p.ttl = 50;
              p.opt = {};
            },
        .setup = [](RstContext&, RstHistory&, JudgeParams& params) { params.lossy_tap = true; },
@@ -1355,16 +1522,16 @@ std::vector<Case> cases() {
       {.name = "keepalives_below_threshold",
        .sender = kClientSide,
        .flow = [](FlowEntry& f) { f.dir[kClientSide].keepalives = 1; },
-       .cause = C::abort_unread_data},
+       .cause = C::abort_unread_or_linger0},
       {.name = "abort_unread_data",
        .flow = [](FlowEntry& f) { f.last_payload_side = kClientSide; },
-       .cause = C::abort_unread_data},
+       .cause = C::abort_unread_or_linger0},
       {.name = "abort_unread_data_in_window",
        .flow = [](FlowEntry& f) { f.last_payload_side = kClientSide; },
        .rst = seq(kS + 10),
        .validity = V::in_window,
        .evidence = {E::inexact},
-       .cause = C::abort_unread_data,
+       .cause = C::abort_unread_or_linger0,
        .accepted = false},
       {.name = "abortive_close"},
       {.name = "data_after_close_accepted_reset",
@@ -1377,6 +1544,72 @@ std::vector<Case> cases() {
       {.name = "after_fin_receiver_closed",
        .flow = [](FlowEntry& f) { f.dir[kClientSide].set(DirState::kFinSeen); },
        .cause = C::after_fin},
+      {.name = "after_fin_within_quick_close",
+       .flow = [](FlowEntry& f) {
+         f.dir[kClientSide].set(DirState::kFinSeen);
+         f.fin_ms = kNow - 1999;
+       },
+       .cause = C::after_fin},
+      {.name = "abort_after_half_close_receiver",
+       .flow = [](FlowEntry& f) {
+         f.dir[kClientSide].set(DirState::kFinSeen);
+         f.fin_ms = kNow - 2001;
+       },
+       .cause = C::abort_after_half_close},
+      {.name = "abort_after_half_close_sender",
+       .flow = [](FlowEntry& f) {
+         f.dir[kServerSide].set(DirState::kFinSeen);
+         f.fin_ms = kNow - 5000;
+       },
+       .cause = C::abort_after_half_close},
+      // The server lost the connection (crash, reboot); the client's next
+      // data draws its kernel's bare reset at the client's ACK.
+      {.name = "half_open_after_unacknowledged_data",
+       .flow = [](FlowEntry& f) {
+         f.dir[kClientSide].snd_nxt = kC + 250;
+         f.last_payload_side = kClientSide;
+       },
+       .rst = bare_at(kS),
+       .evidence = {E::ts_missing, E::rst_without_ack},
+       .cause = C::half_open},
+      {.name = "half_open_after_a_keepalive",
+       .flow = [](FlowEntry& f) { f.dir[kClientSide].keepalives = 1; },
+       .rst = bare_at(kS),
+       .evidence = {E::ts_missing, E::rst_without_ack},
+       .cause = C::half_open},
+      {.name = "half_open_needs_the_peers_ack",  // its data acknowledged: no lost socket
+       .rst = bare_at(kS),
+       .evidence = {E::ts_missing, E::rst_without_ack},
+       .cause = C::abortive_close},
+      {.name = "half_open_not_with_ack",  // a socket's reset: it had the connection
+       .flow = [](FlowEntry& f) {
+         f.dir[kClientSide].snd_nxt = kC + 250;
+         f.last_payload_side = kClientSide;
+       },
+       .cause = C::abort_unread_or_linger0},
+      // Stealth scans: the flow began with the probe (no SYN, no ACK).
+      {.name = "fin_scan_answered",
+       .flow = [](FlowEntry& f) { stealth_probe(f, kFin); },
+       .rst = syn_answer(kRst | kAck, kC),
+       .cause = C::fin_scan,
+       .accepted = true},
+      {.name = "null_scan_answered",
+       .flow = [](FlowEntry& f) { stealth_probe(f, 0); },
+       .rst = syn_answer(kRst | kAck, kC),
+       .cause = C::null_scan,
+       .accepted = true},
+      {.name = "xmas_scan_answered",
+       .flow = [](FlowEntry& f) { stealth_probe(f, kFin | wire::tcpflag::kPsh | kUrg); },
+       .rst = syn_answer(kRst | kAck, kC),
+       .cause = C::xmas_scan,
+       .accepted = true},
+      {.name = "scan_probe_reset_by_the_scanner",
+       .sender = kClientSide,
+       .flow = [](FlowEntry& f) { stealth_probe(f, kFin); },
+       .rst = syn_answer(kRst, 0, 64),
+       .validity = V::unknown,
+       .cause = C::unknown,
+       .accepted = false},
       // The SYN that hit TIME-WAIT was accepted after all (RFC 6191: newer
       // timestamps) and the new connection ran: a later abort by the server
       // is an abortive close, not the server answering that SYN.
@@ -1416,8 +1649,9 @@ TEST_P(JudgeTable, Verdict) {
   // Invariants of every verdict.
   EXPECT_EQ(v.label, label_for(v.evidence, f.has(FlowEntry::kGapSeen), params));
   EXPECT_EQ(v.cause == Cause::injected, v.label == Label::forged);
-  EXPECT_EQ(v.accepted, v.validity == Validity::exact && !v.evidence.has(Evidence::insertion) &&
-                            v.label != Label::forged);
+  EXPECT_EQ(v.discarded,
+            v.evidence.has(Evidence::insertion) || v.evidence.has(Evidence::auth_mismatch));
+  EXPECT_EQ(v.accepted, v.validity == Validity::exact && !v.discarded && v.label != Label::forged);
   EXPECT_FALSE(v.evidence.has(Evidence::data_after_rst));  // only the worker's race check
   if (v.answers != Answer::none) EXPECT_TRUE(v.reply);
   EXPECT_EQ(std::memcmp(&before, &f, sizeof(FlowEntry)), 0) << "judge_rst changed the flow";
@@ -1431,6 +1665,49 @@ INSTANTIATE_TEST_SUITE_P(JudgeRows, JudgeTable, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<Case>& info) {
                            return info.param.name;
                          });
+
+// A forged reset keeps the cause it imitates; other labels never name one.
+TEST(JudgeImitated, ForgedResetsKeepTheCauseTheyImitate) {
+  const auto judge = [](const std::function<void(FlowEntry&)>& flow,
+                        const std::function<void(PacketView&)>& rst) {
+    FlowEntry f = established_flow();
+    if (flow) flow(f);
+    PacketView p = true_rst(kServerSide);
+    rst(p);
+    RstContext ctx;
+    ctx.flow = &f;
+    ctx.sender_side = kServerSide;
+    ctx.checksum = Checksum::kGood;
+    return judge_rst(p, ctx, JudgeParams{}, kNow);
+  };
+  const auto far_ttl = [](PacketView& p) { p.ttl = 200; };
+  Verdict v = judge(nullptr, far_ttl);
+  EXPECT_EQ(v.label, Label::forged);
+  EXPECT_EQ(v.cause, Cause::injected);
+  EXPECT_EQ(v.imitated, Cause::abortive_close);
+  v = judge([](FlowEntry& f) { f.last_payload_side = kClientSide; }, far_ttl);
+  EXPECT_EQ(v.imitated, Cause::abort_unread_or_linger0);
+  v = judge([](FlowEntry& f) { f.dir[kServerSide].retransmits = 5; }, far_ttl);
+  EXPECT_EQ(v.imitated, Cause::retransmit_exhausted);
+  // Out of the window, with the server's data last: nothing it imitates.
+  v = judge(nullptr, [](PacketView& p) { p.seq = kS + 0x100000; });
+  EXPECT_EQ(v.label, Label::forged);
+  EXPECT_EQ(v.imitated, Cause::unknown);
+  // Not forged: no imitation.
+  v = judge(nullptr, [](PacketView& p) { p.ttl = 50; });
+  EXPECT_EQ(v.label, Label::suspicious);
+  EXPECT_EQ(v.imitated, Cause::unknown);
+  // The revision keeps it too.
+  RstEvent e;
+  e.label = Label::legit;
+  e.cause = Cause::abortive_close;
+  mark_forged(e);
+  EXPECT_EQ(e.label, Label::forged);
+  EXPECT_EQ(e.cause, Cause::injected);
+  EXPECT_EQ(e.imitated, Cause::abortive_close);
+  mark_forged(e);  // twice: still what it imitated first
+  EXPECT_EQ(e.imitated, Cause::abortive_close);
+}
 
 // The table names every evidence (data_after_rst comes from the worker),
 // every validity and every cause in verdict.def at least once.
@@ -1545,9 +1822,10 @@ Label reference_label(EvidenceSet ev, bool gap, const JudgeParams& params) {
   return l;
 }
 
-TEST(JudgeLabel, StrongEvidenceIsExactlyTheDocumentedFour) {
+TEST(JudgeLabel, StrongEvidenceIsExactlyTheDocumentedSeven) {
   const std::set<std::string> strong_names = {"out_of_window", "data_after_rst", "both_directions",
-                                              "sweep"};
+                                              "sweep",         "ttl_gap",        "burst",
+                                              "auth_mismatch"};
   for (int i = 0; i < kEvidenceCount; ++i) {
     const auto e = static_cast<Evidence>(i);
     SCOPED_TRACE(std::string(name_of(e)));
@@ -1643,7 +1921,7 @@ TEST(JudgeLabel, ExhaustiveAgainstTheDocumentedRule) {
       const bool gap = (mode & 2) != 0;
       int mismatches = 0;
       for (uint32_t bits = 0; bits < subsets; ++bits) {
-        const EvidenceSet ev = EvidenceSet::from_bits(static_cast<uint16_t>(bits));
+        const EvidenceSet ev = EvidenceSet::from_bits(bits);
         const Label got = label_for(ev, gap, params);
         const Label want = reference_label(ev, gap, params);
         if (got != want && ++mismatches <= 5) {
@@ -1742,7 +2020,7 @@ TEST(JudgeTracked, ForgedExactResetAcrossWrap) {
   TrackedFlow t(cap);
   const Verdict v = t.judge(c.forge_rst(scenario::kServer), cap.now_ns());
   EXPECT_EQ(v.validity, Validity::exact);
-  EXPECT_TRUE(v.evidence.has(Evidence::ttl_mismatch));
+  EXPECT_TRUE(v.evidence.has(Evidence::ttl_gap));  // 40 hops, above the 64 family
   EXPECT_TRUE(v.evidence.has(Evidence::ts_missing));
   EXPECT_EQ(v.label, Label::forged);
   EXPECT_EQ(v.cause, Cause::injected);

@@ -191,7 +191,9 @@ const std::set<std::string>& legit_scenarios() {
       "idle_timeout",     "abort_unread_data", "abortive_close",
       "data_after_close", "keepalive_failure", "after_fin",
       "time_wait_reuse",  "no_flow",           "rst_with_diagnostic",
-      "trigger_clean",    "challenge_ack_exchange", "challenge_ack_exchange_seen"};
+      "trigger_clean",    "challenge_ack_exchange", "challenge_ack_exchange_seen",
+      "half_open",        "fin_scan",          "null_scan",
+      "xmas_scan",        "abort_after_half_close"};
   return names;
 }
 
@@ -397,12 +399,55 @@ TEST(WorkerFlow, ForgedOrUnacceptedResetLeavesTheFlowOpen) {
   }
 }
 
+// A reset its receiver discards (a bad checksum, a missing signature) is
+// reported but leaves nothing behind: no history entry, no closed flow, no
+// destination count; the genuine reset after it is judged as if it had
+// never been.
+TEST(WorkerFlow, DiscardedResetsLeaveNoHistory) {
+  for (const char* name :
+       {"insertion_then_genuine", "md5_forged_then_genuine", "ao_forged_then_genuine"}) {
+    SCOPED_TRACE(name);
+    const auto& packets = find_scenario(name).capture.packets();
+    // Up to and including the discarded reset.
+    size_t first_rst = 0;
+    while (first_rst < packets.size()) {
+      PacketView v;
+      ASSERT_EQ(parse_frame(packets[first_rst].frame.data(),
+                            static_cast<uint32_t>(packets[first_rst].frame.size()),
+                            static_cast<uint32_t>(packets[first_rst].frame.size()), v),
+                ParseResult::ok);
+      if (v.has(kRst)) break;
+      ++first_rst;
+    }
+    ASSERT_LT(first_rst, packets.size());
+    Replay r;
+    r.run({packets.begin(), packets.begin() + static_cast<std::ptrdiff_t>(first_rst) + 1}, 1);
+    ASSERT_EQ(r.rsts().size(), 1u);
+    const RstEvent discarded = r.rsts()[0];
+    EXPECT_TRUE(discarded.evidence.has(Evidence::insertion) ||
+                discarded.evidence.has(Evidence::auth_mismatch));
+    EXPECT_EQ(r.worker().history_pool().used(), 0u);
+    const FlowEntry* f = r.flow_of(discarded);
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(Phase{f->phase}, Phase::kEstablished);
+    EXPECT_EQ(f->history, 0u);
+    // The whole exchange: the server's own reset is legitimate.
+    Replay all;
+    all.run(packets);
+    const RstEvent genuine = all.rsts().back();
+    EXPECT_EQ(genuine.label, Label::legit);
+    EXPECT_FALSE(genuine.evidence.has(Evidence::seq_change));
+    EXPECT_EQ(genuine.validity, Validity::exact);
+    EXPECT_TRUE(all.updates().empty());
+  }
+}
+
 // The race: a reset that looked like the server's own, then the server
 // keeps sending. One revision, naming the reset, and the flow lives on.
 TEST(WorkerFlow, DataAfterRstRevisesTheResetOnce) {
   for (const auto& s : scenarios()) {
     const std::string base = base_name(s.name);
-    if (base != "race" && base != "insertion_bad_checksum") continue;
+    if (base != "race") continue;
     SCOPED_TRACE(s.name);
     Replay r;
     r.run(s.capture.packets());
@@ -470,13 +515,18 @@ TEST(WorkerScenarios, LegitScenariosHaveNoForgedReset) {
       {"duplicate_syn", Cause::duplicate_syn},
       {"retransmit_exhausted", Cause::retransmit_exhausted},
       {"idle_timeout", Cause::idle_timeout},
-      {"abort_unread_data", Cause::abort_unread_data},
+      {"abort_unread_data", Cause::abort_unread_or_linger0},
       {"abortive_close", Cause::abortive_close},
       {"data_after_close", Cause::data_after_close},
       {"keepalive_failure", Cause::keepalive_failure},
       {"after_fin", Cause::after_fin},
       {"time_wait_reuse", Cause::time_wait_reuse},
       {"no_flow", Cause::unknown},
+      {"half_open", Cause::half_open},
+      {"fin_scan", Cause::fin_scan},
+      {"null_scan", Cause::null_scan},
+      {"xmas_scan", Cause::xmas_scan},
+      {"abort_after_half_close", Cause::abort_after_half_close},
   };
   size_t checked = 0;
   for (const auto& s : scenarios()) {
@@ -503,7 +553,7 @@ TEST(WorkerScenarios, LegitScenariosHaveNoForgedReset) {
     }
     EXPECT_EQ(r.counters().pkt_dropped, 0u);
   }
-  EXPECT_EQ(checked, 42u);  // with their variants
+  EXPECT_EQ(checked, 50u);  // with their variants
 }
 
 TEST(WorkerScenarios, EveryAttackIsFlagged) {

@@ -84,7 +84,7 @@ Conn::Conn(Capture& cap, const ConnOptions& opt, const std::string& client_ip,
   const uint16_t raw_window = opt.window_scaling ? 502 : 65535;
   end_[kClient] = End{ip(client_ip), client_port, opt.client_isn, 64, 0x1200, 700000,
                       raw_window, 7};
-  end_[kServer] = End{ip(server_ip), server_port, opt.server_isn, 57, 0x5400, 9100000,
+  end_[kServer] = End{ip(server_ip), server_port, opt.server_isn, opt.server_ttl, 0x5400, 9100000,
                       raw_window, 9};
 }
 
@@ -122,6 +122,7 @@ SegmentSpec Conn::segment(int side, uint8_t flags, size_t payload_len) const {
     s.opt.tsval = me.ts_base + static_cast<uint32_t>(cap_.now_ns() / 1'000'000 % 100000000);
     s.opt.tsecr = (flags & kSyn) && !(flags & kAck) ? 0 : peer.ts_base;
   }
+  s.opt.auth = opt_.auth;
   s.payload.assign(payload_len, 'x');
   return s;
 }

@@ -45,6 +45,8 @@ struct ConnOptions {
   bool timestamps = true;
   uint32_t client_isn = 1000000;
   uint32_t server_isn = 3000000000u;
+  uint8_t auth = 0;         // kAuthMd5 / kAuthAo on every segment (BGP-style)
+  uint8_t server_ttl = 57;  // as seen at the capture point
 };
 
 inline constexpr int kClient = 0;

@@ -186,6 +186,50 @@ void abortive_close(Capture& cap, const Variant& v) {
   c.rst(kServer);
 }
 
+// The server crashed (or rebooted) without a word; the client's next data
+// reaches a kernel with no socket for the connection, which answers with a
+// bare reset at the segment's ACK (RFC 9293 3.10.7.1), IP ID 0.
+void half_open(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  cap.advance_ms(2000);
+  c.data(kClient, 250);
+  cap.advance_ms(0.3);
+  SegmentSpec r = kernel_reset(c, kServer, kRst);
+  r.ip_id = 0;
+  cap.add(r);
+}
+
+// Stealth scans of a closed port: a first segment with neither SYN nor
+// ACK, answered with RST+ACK, seq 0, ack = the probe's seq + its length.
+void stealth_scan(Capture& cap, const Variant& v, uint8_t probe_flags, int n) {
+  Conn c = make_conn(cap, v, n, static_cast<uint16_t>(8000 + n));
+  SegmentSpec probe = c.segment(kClient, probe_flags);
+  probe.opt = TcpOptions{};
+  probe.window = 1024;
+  cap.add(probe);
+  cap.set_recording(false);  // only to advance the scanner's sequence number
+  c.send(kClient, probe_flags);
+  cap.set_recording(true);
+  cap.advance_ms(0.5);
+  cap.add(kernel_reset(c, kServer, kRst | kAck, true));
+}
+void fin_scan(Capture& cap, const Variant& v) { stealth_scan(cap, v, kFin, 0); }
+void null_scan(Capture& cap, const Variant& v) { stealth_scan(cap, v, 0, 1); }
+void xmas_scan(Capture& cap, const Variant& v) { stealth_scan(cap, v, kFin | kPsh | kUrg, 2); }
+
+// The client shuts down its sending side (FIN); the server answers, and
+// three seconds later aborts instead of closing.
+void abort_after_half_close(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  c.fin(kClient);
+  c.data(kServer, 800);
+  c.ack(kClient);
+  cap.advance_ms(3000);
+  c.rst(kServer);
+}
+
 void data_after_close(Capture& cap, const Variant& v) {
   Conn c = make_conn(cap, v);
   establish(c, v);
@@ -349,11 +393,116 @@ void ttl_race(Capture& cap, const Variant& v) {
   Conn c = make_conn(cap, v);
   establish(c, v);
   SegmentSpec r = c.segment(kServer, kRst | kAck);
-  r.ttl = static_cast<uint8_t>(r.ttl + 40);
+  r.ttl = static_cast<uint8_t>(r.ttl - 5);  // a mismatch, not a gap no route explains
   cap.add(r);
   cap.advance_ms(2);
   c.data(kServer, 400);
   c.ack(kClient);
+}
+
+// An on-path censor's hedge (the GFW studies): after the client's request,
+// three RST+ACKs toward the client within a millisecond, all with the
+// server's next sequence number, TTLs far from the server's (44 at the tap,
+// a 64-family stack) and from each other, random IP IDs. The server's
+// response follows.
+void censor_burst(Capture& cap, const Variant& v) {
+  ConnOptions o = options_for(v);
+  o.server_ttl = 44;
+  Conn c(cap, o, v.ipv6 ? "2001:db8:1::10" : "10.1.0.10", 40000,
+         v.ipv6 ? "2001:db8:2::20" : "10.2.0.20", 443);
+  establish(c, v);
+  c.data(kClient, 180);  // the request with the forbidden name
+  cap.advance_ms(0.2);
+  uint16_t id = 0x3A17;
+  for (uint8_t ttl : {237, 229, 101}) {
+    SegmentSpec r = c.segment(kServer, kRst | kAck);
+    r.ttl = ttl;
+    r.ip_id = id;
+    id = static_cast<uint16_t>(id * 40503u + 7919u);
+    r.opt = TcpOptions{};
+    r.window = static_cast<uint16_t>(ttl * 13);
+    cap.add(r);
+    cap.advance_ms(0.3);
+  }
+  cap.advance_ms(20);
+  c.data(kServer, 1400);
+}
+
+// A hedge the TTL alone does not give away: two resets at one seq within
+// half a millisecond, the first one hop off the server's TTL (within
+// tolerance), the second two the other way; IP IDs no counter explains.
+// The second is forged (burst), and the first is revised with it.
+void burst_near_ttl(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  c.data(kClient, 120);
+  cap.advance_ms(0.2);
+  SegmentSpec first = c.segment(kServer, kRst | kAck);
+  first.ttl = static_cast<uint8_t>(first.ttl - 1);
+  first.window = 0;
+  SegmentSpec second = first;
+  second.ttl = static_cast<uint8_t>(first.ttl + 3);
+  second.ip_id = static_cast<uint16_t>(first.ip_id + 30000);
+  cap.add(first);
+  cap.advance_ms(0.4);
+  cap.add(second);
+}
+
+// Resets the receiver discards poison nothing: a reset with a bad TCP
+// checksum at another sequence number, then (half a second later) the
+// server's own exact reset. The genuine one is not a seq_change.
+void insertion_then_genuine(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  SegmentSpec r = c.segment(kServer, kRst | kAck);
+  r.seq += 700;
+  r.corrupt_tcp_checksum = true;
+  r.window = 0;
+  cap.add(r);
+  cap.advance_ms(500);
+  c.data(kClient, 80);
+  c.ack(kServer);
+  cap.advance_ms(2);
+  c.rst(kServer);
+}
+
+// A connection that signs every segment (TCP-MD5 or TCP-AO, as BGP
+// sessions do): an injector's exact reset, with the server's TTL and IP ID
+// counter but no signature, which the client drops; then the server's own
+// signed reset, which is genuine (not a seq_change, not both_directions).
+void signed_forged_then_genuine(Capture& cap, const Variant& v, uint8_t auth) {
+  ConnOptions o = options_for(v);
+  o.auth = auth;
+  Conn c(cap, o, v.ipv6 ? "2001:db8:1::10" : "10.1.0.10", 40000,
+         v.ipv6 ? "2001:db8:2::20" : "10.2.0.20", 179);
+  establish(c, v);
+  SegmentSpec forged = c.segment(kServer, kRst | kAck);
+  forged.opt.auth = 0;
+  cap.add(forged);
+  cap.advance_ms(300);
+  c.data(kServer, 19);  // a keepalive message: the session lives
+  c.ack(kClient);
+  cap.advance_ms(2);
+  c.rst(kServer);
+}
+void md5_forged_then_genuine(Capture& cap, const Variant& v) {
+  signed_forged_then_genuine(cap, v, kAuthMd5);
+}
+void ao_forged_then_genuine(Capture& cap, const Variant& v) {
+  signed_forged_then_genuine(cap, v, kAuthAo);
+}
+
+// The converse evasion: a reset that carries a TCP-MD5 option on a
+// connection that never signed (Linux drops it; a monitor that trusts it
+// loses the connection's state).
+void md5_unexpected(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  SegmentSpec r = c.segment(kServer, kRst | kAck);
+  r.opt.auth = kAuthMd5;
+  cap.add(r);
+  cap.advance_ms(5);
+  c.data(kServer, 300);
 }
 
 void both_directions(Capture& cap, const Variant& v) {
@@ -530,6 +679,11 @@ std::vector<Def> catalogue() {
       {"abort_unread_data", abort_unread_data, {}},
       {"abortive_close", abortive_close, every},
       {"data_after_close", data_after_close, {V6(), Wrap()}},
+      {"half_open", half_open, {V6(), NoTs()}},
+      {"fin_scan", fin_scan, {V6()}},
+      {"null_scan", null_scan, {}},
+      {"xmas_scan", xmas_scan, {}},
+      {"abort_after_half_close", abort_after_half_close, {}},
       {"keepalive_failure", keepalive_failure, {}},
       {"after_fin", after_fin, {}},
       {"time_wait_reuse", time_wait_reuse, {}},
@@ -539,6 +693,12 @@ std::vector<Def> catalogue() {
       {"in_window", in_window, {V6(), NoTs()}},
       {"race", race, {V6(), Vlan(), Wrap(), Mid()}},
       {"ttl_race", ttl_race, {NoTs()}},
+      {"censor_burst", censor_burst, {V6()}},
+      {"burst_near_ttl", burst_near_ttl, {NoTs()}},
+      {"insertion_then_genuine", insertion_then_genuine, {V6()}},
+      {"md5_forged_then_genuine", md5_forged_then_genuine, {V6()}},
+      {"ao_forged_then_genuine", ao_forged_then_genuine, {}},
+      {"md5_unexpected", md5_unexpected, {}},
       {"challenge_ack_exchange", challenge_ack_exchange, {V6(), NoTs(), Wrap()}},
       {"challenge_ack_exchange_seen", challenge_ack_exchange_seen, {NoTs()}},
       {"dead_end_answers", dead_end_answers, {V6(), NoTs()}},
