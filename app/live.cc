@@ -382,6 +382,7 @@ bool LiveRun::make_workers() {
   wp.verbosity = cfg_.output.verbosity;
   wp.hold = cfg_.hold;
   wp.pools = cfg_.pools;
+  wp.incidents = cfg_.incidents;
   for (uint16_t w = 0; w < nworkers_; ++w) {
     const std::string name = "rg_events_" + std::to_string(w);
     RingPtr r(rte_ring_create_elem(name.c_str(), sizeof(RstEvent), live_.event_ring,

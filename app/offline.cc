@@ -76,6 +76,7 @@ int run_offline(const Options& options, const config::Config& cfg) {
   wp.verbosity = cfg.output.verbosity;
   wp.hold = cfg.hold;
   wp.pools = cfg.pools;
+  wp.incidents = cfg.incidents;
   auto worker = std::make_unique<Worker>(wp);
   // The policy in force; SIGHUP swaps it between bursts (one thread here,
   // so the swap needs no grace period).

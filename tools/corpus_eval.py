@@ -38,13 +38,19 @@ def main():
     )
     totals = collections.Counter()
     tmp = tempfile.mkdtemp(prefix="rstguard-corpus-")
+    # Every reset's event written (no incident sampling): the figures below
+    # are counted from the events.
+    cfg_path = os.path.join(tmp, "eval.yaml")
+    with open(cfg_path, "w") as f:
+        f.write("incidents:\n  sample_every: 1\n")
     print(f"{'capture':34} {'packets':>8} {'resets':>6} {'legit':>6} {'susp':>5} {'forged':>6} {'upd':>4} {'Mpps':>6}  evidence of non-legit")
     for path in captures:
         name = os.path.relpath(path, args.corpus)
         ev_path = os.path.join(tmp, "events.json")
         st_path = os.path.join(tmp, "stats.json")
         t0 = time.time()
-        r = subprocess.run([args.rstguard, "-q", "-r", path, "-e", ev_path, "--stats-json", st_path],
+        r = subprocess.run([args.rstguard, "-q", "-r", path, "-e", ev_path, "--stats-json", st_path,
+                            "-c", cfg_path],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         if r.returncode != 0:
             print(f"{name:34} exit {r.returncode}: {r.stderr.strip()}")
@@ -56,6 +62,9 @@ def main():
         shown = 0
         for line in open(ev_path):
             e = json.loads(line)
+            if e["event_type"] == "incident":
+                labels["incident"] += 1
+                continue
             v = e["verdict"]
             if e["event_type"] == "rst_update":
                 labels["update"] += 1

@@ -346,6 +346,16 @@ void read_hold(const Entry& section, HoldParams& hold) {
                         });
 }
 
+void read_incidents(const Entry& section, IncidentParams& in) {
+  read_section(section, {
+                            {"interval", duration_into(in.interval_ns)},
+                            {"idle", duration_into(in.idle_ns)},
+                            {"sample_first", integer_into(in.sample_first, 0, 1 << 20)},
+                            {"sample_every", integer_into(in.sample_every, 0, 1 << 20)},
+                            {"capacity", integer_into(in.capacity, 1, 1024)},
+                        });
+}
+
 void read_live(const Entry& section, LiveConfig& live) {
   read_section(
       section,
@@ -630,6 +640,7 @@ Config read_config(const YAML::Node& root) {
                    {"actions", [&c](const Entry& e) { read_actions(e, c.actions); }},
                    {"output", [&c](const Entry& e) { read_output(e, c.output); }},
                    {"hold", [&c](const Entry& e) { read_hold(e, c.hold); }},
+                   {"incidents", [&c](const Entry& e) { read_incidents(e, c.incidents); }},
                    {"pools", [&c](const Entry& e) { read_pools(e, c.pools); }},
                    {"live", [&c](const Entry& e) { read_live(e, c.live); }},
                    {"burst_size", integer_into(c.burst_size, 1, kMaxBurstSize)},

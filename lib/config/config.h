@@ -75,6 +75,7 @@ struct Config {
   JudgeParams judge;
   ActionPolicy actions;
   HoldParams hold;
+  IncidentParams incidents;
   PoolParams pools;
   OutputConfig output;
   LiveConfig live;

@@ -10,7 +10,36 @@
 
 namespace rstguard {
 
-enum class EventType : uint8_t { kRst, kRstUpdate };
+enum class EventType : uint8_t { kRst, kRstUpdate, kIncident };
+
+// Incidents (core/incidents.h): the id every member event carries, and for
+// incident events (EventType::kIncident) the incident's exact counts.
+enum class IncidentState : uint8_t { kNone, kStart, kOngoing, kEnd, kEvicted };
+inline constexpr const char* kIncidentStateNames[] = {"none", "start", "ongoing", "end",
+                                                      "evicted"};
+
+struct IncidentInfo {
+  uint64_t id = 0;  // 0: not part of an incident
+  // Incident events only.
+  IncidentState state = IncidentState::kNone;
+  bool pair = false;       // target: the two hosts (src, dst); else dst alone
+  uint8_t ttl_count = 0;   // distinct TTLs kept in `ttls`
+  bool ttl_more = false;   // more distinct TTLs than `ttls` holds
+  uint8_t ttls[4] = {};
+  uint8_t ttl_min = 0, ttl_max = 0;
+  uint16_t port_min = 0, port_max = 0;  // destination ports of its resets
+  uint32_t seq_min = 0, seq_max = 0;    // their sequence numbers (unsigned)
+  uint64_t first_ns = 0, last_ns = 0;   // its first and newest member
+  uint32_t resets = 0;      // distinct resets in it
+  uint32_t suspicious = 0;  // ... whose verdict is suspicious
+  uint32_t forged = 0;      // ... whose verdict is forged (revisions included)
+  uint32_t dropped = 0;     // ... dropped (held and dropped included)
+  uint32_t updates = 0;     // revisions that joined it
+  uint32_t toward_src = 0;  // pair targets: resets toward `src`, and toward `dst`
+  uint32_t toward_dst = 0;
+  uint32_t written = 0;     // member events written
+  uint32_t sampled = 0;     // member events not written (sampling)
+};
 
 // What a full bound kept rstguard from doing for this reset (bits of
 // RstEvent::limits). The verdict stands on what it had; a limit never turns
@@ -68,6 +97,7 @@ struct RstEvent {
   // rst_update: which earlier reset this revises.
   uint64_t revises_packet_number = 0;
   uint32_t revises_seq = 0;
+  IncidentInfo incident;
 };
 
 // Revises `e` to forged: the cause it had becomes the one it imitated.

@@ -71,6 +71,16 @@ struct PoolParams {
   friend bool operator==(const PoolParams&, const PoolParams&) = default;
 };
 
+// Incidents (core/incidents.h).
+struct IncidentParams {
+  uint64_t interval_ns = 10 * kNsPerSec;  // ongoing reports at most this often
+  uint64_t idle_ns = 30 * kNsPerSec;      // no new member this long: it ends
+  uint32_t sample_first = 5;  // member events written per incident, then ...
+  uint32_t sample_every = 0;  // ... one in this many (0: none, 1: all)
+  uint32_t capacity = 128;    // open at once per worker (1 .. 1024)
+  friend bool operator==(const IncidentParams&, const IncidentParams&) = default;
+};
+
 struct HoldParams {
   uint64_t max_time_ns = 200 * kNsPerMs;
   uint32_t max_packets = 1024;  // held at once per worker; beyond: forwarded, counted

@@ -50,8 +50,12 @@ Worker::Worker(const WorkerParams& params)
       rate_(std::bit_ceil(std::max<uint32_t>(params.pools.rate_limit, 1)), &counters_),
       budget_(params.max_events_per_second),
       holds_(params.hold.max_packets, &counters_),
-      events_capacity_(4u * kMaxBurst + params.hold.max_packets) {
+      incidents_(params.incidents, params.index),
+      // Per reset at most an evicted incident's end, a start, the reset, a
+      // report, and a revision with the same; then expiry's reports.
+      events_capacity_(8u * kMaxBurst + params.hold.max_packets + params.incidents.capacity) {
   events_.reserve(events_capacity_);
+  incident_events_.reserve(params.incidents.capacity);
   table_.set_release_hook(&Worker::on_flow_freed, this);
 }
 
@@ -157,7 +161,13 @@ void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
   // Expiry between bursts (moves entries: no pointer from this burst
   // survives it).
   last_now_ms_ = now_ms;
+  if (n > 0) last_now_ns_ = std::max(last_now_ns_, frames[n - 1].ts_ns);
   if (n > 0 && now_ms != 0) table_.expire(now_ms, kExpiryBudget);
+  if (incidents_.open() != 0) {
+    incidents_.expire(last_now_ns_, incident_events_);
+    for (const RstEvent& r : incident_events_) emit(r);
+    incident_events_.clear();
+  }
 }
 
 void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& key,
@@ -294,12 +304,17 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
   // hang off this entry), then hold it if asked and possible.
   RstHistory* h = nullptr;
   bool revised_other = false;
+  // Whether the connection already had a member event (incident sampling).
+  const bool connection_in_incident =
+      f != nullptr && f->history != 0 && history_[f->history].event.incident.id != 0;
   RstEvent other;  // the earlier reset's update, written after this one's event
+  Label other_was = Label::legit;
   if (f != nullptr && !v.discarded) {
     // Resets toward both ends, or a burst from two stacks: the earlier
     // reset is revised too.
     if (RstHistory* prev = f->history != 0 ? &history_[f->history] : nullptr;
         prev != nullptr && prev->event.label != Label::forged) {
+      other_was = prev->event.label;
       if (v.evidence.has(Evidence::both_directions) && prev->side == 1 - side) {
         other = revise_earlier(*f, *prev, Evidence::both_directions, now_ns);
         revised_other = true;
@@ -323,10 +338,22 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
     }
   }
   e.action = action;
+  IncidentTable::Join joined, joined_other;
+  const bool member = v.label != Label::legit;
+  if (member) {
+    joined = join_incident(e, f, Label::legit,
+                           f != nullptr && !v.discarded && !connection_in_incident);
+  }
+  if (revised_other) joined_other = join_incident(other, f, other_was, other.incident.id == 0);
   if (h != nullptr) h->event = e;
   count_verdict(v, action);
-  if (emit_allowed(p, rule, rule_index, v, now_ms)) emit(e);
-  if (revised_other) emit(other);
+  const bool allowed = (!member || joined.write) && emit_allowed(p, rule, rule_index, v, now_ms);
+  if (member) {
+    emit_member(e, joined, allowed);
+  } else if (allowed) {
+    emit(e);
+  }
+  if (revised_other) emit_member(other, joined_other, true);
 
   if (f != nullptr && !v.discarded && seq_gt(now_ms, f->last_seen_ms)) f->last_seen_ms = now_ms;
   if (will_hold) {
@@ -513,11 +540,12 @@ void Worker::resolve_hold(const PacketView& p, FlowEntry& f, int side, uint64_t 
   const bool newest = held.resets == h.resets;
   RstEvent u = revise(held.event, now_ns);
   end_hold(slot, Disposition::kDrop, frame, &f, now_ms);
+  const Label was = u.label;
   u.evidence.add(Evidence::data_after_rst);
   mark_forged(u);
   u.action = Action::drop;  // held, so really dropped
   ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];
-  emit(u);
+  emit_member(u, join_incident(u, &f, was, u.incident.id == 0), true);
   if (newest) {
     h.race_open = false;
     h.event = u;
@@ -529,6 +557,11 @@ void Worker::resolve_hold(const PacketView& p, FlowEntry& f, int side, uint64_t 
 }
 
 void Worker::expire_holds(uint64_t now_ns) {
+  if (incidents_.open() != 0) {
+    incidents_.expire(now_ns, incident_events_);
+    for (const RstEvent& r : incident_events_) emit(r);
+    incident_events_.clear();
+  }
   const uint32_t now_ms = clock_ms(now_ns);
   holds_.expire(now_ms, [&](uint32_t slot) {
     // Nobody spoke for the sender: the reset goes through as judged.
@@ -543,6 +576,32 @@ void Worker::flush_holds(bool drop) {
   holds_.for_each([&](uint32_t slot) {
     end_hold(slot, drop ? Disposition::kDrop : Disposition::kForward, 0, nullptr, last_now_ms_);
   });
+  incidents_.flush(last_now_ns_, incident_events_);
+  for (const RstEvent& r : incident_events_) emit(r);
+  incident_events_.clear();
+}
+
+IncidentTable::Join Worker::join_incident(RstEvent& e, const FlowEntry* f, Label was,
+                                          bool first_of_connection) {
+  const bool was_member = e.incident.id != 0;
+  IncidentTable::Join j =
+      incidents_.join(e, f != nullptr && f->two_way(), was, was_member, first_of_connection);
+  if (j.started) ++counters_.incident_started;
+  if (j.ended_one && j.ended.incident.state == IncidentState::kEvicted) {
+    ++counters_.incident_evicted;
+  }
+  return j;
+}
+
+void Worker::emit_member(const RstEvent& e, const IncidentTable::Join& j, bool allowed) {
+  if (j.ended_one) emit(j.ended);
+  if (j.started) emit(j.report);
+  if (!j.write) {
+    ++counters_.event_sampled;
+  } else if (allowed) {
+    emit(e);
+  }
+  if (j.report_due) emit(j.report);
 }
 
 // The race check (judge.h) on a segment of a flow with reset history.
@@ -557,6 +616,7 @@ void Worker::watch_race(const PacketView& p, FlowEntry& f, int side, uint32_t no
   }
   h.race_open = false;
   RstEvent u = revise(h.event, now_ns);
+  const Label was = u.label;
   u.evidence.add(Evidence::data_after_rst);
   if (const Label l = label_for(u.evidence, f.has(FlowEntry::kGapSeen), params_.judge);
       l == Label::forged) {
@@ -565,9 +625,16 @@ void Worker::watch_race(const PacketView& p, FlowEntry& f, int side, uint32_t no
     u.label = l;
   }
   u.action = u.label == Label::legit ? h.event.action : Action::alert;  // forwarded already
+  IncidentTable::Join joined;
+  const bool member = u.label != Label::legit;
+  if (member) joined = join_incident(u, &f, was, u.incident.id == 0);
   h.event = u;
   ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];
-  emit(u);
+  if (member) {
+    emit_member(u, joined, true);
+  } else {
+    emit(u);
+  }
   if (h.closed_flow) {
     f.phase = h.phase_before;  // the connection lives on
     h.closed_flow = false;

@@ -14,6 +14,7 @@
 #include "core/flow_table.h"
 #include "core/hold_queue.h"
 #include "core/host_tables.h"
+#include "core/incidents.h"
 #include "core/judge.h"
 #include "core/parser.h"
 #include "core/policy_set.h"
@@ -49,6 +50,7 @@ struct WorkerParams {
   uint32_t max_events_per_second = 0;
   uint16_t index = 0;                // which of the policy's trigger scanners is ours
   PoolParams pools;
+  IncidentParams incidents;
 };
 
 class Worker {
@@ -80,15 +82,18 @@ class Worker {
   const std::vector<HoldRelease>& releases() const { return holds_.releases(); }
   void clear_releases() { holds_.clear_releases(); }
   uint32_t hold_capacity() const { return holds_.capacity(); }
-  // Releases holds whose time is up (call between bursts, also when idle).
+  // Releases holds whose time is up and ends incidents gone quiet (call
+  // between bursts, also when idle).
   void expire_holds(uint64_t now_ns);
-  // Ends every hold: forwarded, or dropped if `drop` (shutdown policy).
+  // Ends every hold: forwarded, or dropped if `drop` (shutdown policy); and
+  // every open incident (end of input).
   void flush_holds(bool drop);
 
   const Counters& counters() const { return counters_; }
   const FlowTable& flows() const { return table_; }
   const Pool<RstHistory>& history_pool() const { return history_; }
   const TriggerState& triggers() const { return triggers_; }
+  const IncidentTable& incidents() const { return incidents_; }
   // The reset history of `f`, or nullptr.
   const RstHistory* history_of(const FlowEntry& f) const {
     return f.history != 0 ? &history_[f.history] : nullptr;
@@ -109,6 +114,14 @@ class Worker {
   void release_flow_state(const FlowEntry& f);
   static void on_flow_freed(void* self, const FlowEntry& f);
   void emit(const RstEvent& e);
+  // A member of an incident (a flagged reset, or a revision to forged):
+  // joins it (sets its incident id) ...
+  IncidentTable::Join join_incident(RstEvent& e, const FlowEntry* f, Label was,
+                                    bool first_of_connection);
+  // ... and is emitted with what the join decided, in order: an evicted
+  // incident's end, the start, the member (if sampled in and `allowed`),
+  // a report due.
+  void emit_member(const RstEvent& e, const IncidentTable::Join& j, bool allowed);
   bool emit_allowed(const PacketView& p, const Rule* rule, uint32_t rule_index,
                     const Verdict& v, uint32_t now_ms);
   RstEvent revise(const RstEvent& revised, uint64_t now_ns);
@@ -138,11 +151,14 @@ class Worker {
   SourceRateLimiter rate_;
   EventBudget budget_;
   HoldQueue holds_;
+  IncidentTable incidents_;
+  std::vector<RstEvent> incident_events_;  // expiry's scratch (reserved)
   const PolicySet* policy_ = nullptr;
   std::vector<RstEvent> events_;
   size_t events_capacity_;
   uint64_t packet_number_ = 0;
   uint32_t last_now_ms_ = 0;  // worker clock of the newest frame (0: none yet)
+  uint64_t last_now_ns_ = 0;  // its packet time
   uint32_t hold_slot_[kMaxBurst] = {};
   uint16_t frame_index_ = 0;  // index in the current burst
   uint32_t reclaim_cursor_ = 0;  // where reclaim_history() looks next

@@ -65,9 +65,55 @@ void append_verdict(const RstEvent& e, std::string& out) {
   out += "}";
 }
 
+std::string evidence_list(EvidenceSet set) {
+  std::string out;
+  for (int i = 0; i < kEvidenceCount; ++i) {
+    const auto ev = static_cast<Evidence>(i);
+    if (!set.has(ev)) continue;
+    out += fmt::format(R"({}"{}")", out.empty() ? "" : ",", name_of(ev));
+  }
+  return out;
+}
+
+double incident_seconds(const IncidentInfo& in) {
+  return in.last_ns > in.first_ns ? static_cast<double>(in.last_ns - in.first_ns) / 1e9 : 0.0;
+}
+
+// An incident event: the target, exact counts, and what its resets showed.
+void format_incident_json(const RstEvent& e, std::string& out) {
+  const IncidentInfo& in = e.incident;
+  out += fmt::format(R"({{"timestamp":"{}","event_type":"incident","incident_id":{},)",
+                     format_timestamp(e.timestamp_ns), in.id);
+  if (e.vlan_count == 1) out += fmt::format(R"("vlan":[{}],)", e.vlan_outer);
+  const double secs = incident_seconds(in);
+  out += fmt::format(R"("incident":{{"state":"{}",)",
+                     kIncidentStateNames[static_cast<int>(in.state)]);
+  if (in.pair) {
+    out += fmt::format(R"("target":{{"hosts":["{}","{}"]}},"toward":{{"{}":{},"{}":{}}},)",
+                       format_ip(e.src), format_ip(e.dst), format_ip(e.src), in.toward_src,
+                       format_ip(e.dst), in.toward_dst);
+  } else {
+    out += fmt::format(R"("target":{{"dest_ip":"{}"}},)", format_ip(e.dst));
+  }
+  out += fmt::format(
+      R"("first":"{}","last":"{}","duration_s":{:.6f},"resets":{},"suspicious":{},"forged":{},"dropped":{},"updates":{},"events_written":{},"events_sampled":{},"rate_per_s":{:.1f},"seq":{{"min":{},"max":{}}},"dest_ports":{{"min":{},"max":{}}},"ttl":{{"min":{},"max":{},"values":[)",
+      format_timestamp(in.first_ns), format_timestamp(in.last_ns), secs, in.resets,
+      in.suspicious, in.forged, in.dropped, in.updates, in.written, in.sampled,
+      secs > 0 ? in.resets / secs : 0.0, in.seq_min, in.seq_max, in.port_min, in.port_max,
+      in.ttl_min, in.ttl_max);
+  for (int i = 0; i < in.ttl_count; ++i) out += fmt::format("{}{}", i ? "," : "", in.ttls[i]);
+  out += fmt::format(R"(],"more":{}}},"evidence":[{}],"label":"{}","action":"{}"}}}})",
+                     in.ttl_more ? "true" : "false", evidence_list(e.evidence), name_of(e.label),
+                     name_of(e.action));
+}
+
 }  // namespace
 
 void format_event_json(const RstEvent& e, std::string& out) {
+  if (e.type == EventType::kIncident) {
+    format_incident_json(e, out);
+    return;
+  }
   const bool update = e.type == EventType::kRstUpdate;
   out += fmt::format(
       R"({{"timestamp":"{}","event_type":"{}","flow_id":{},"pkt_num":{},"src_ip":"{}","src_port":{},"dest_ip":"{}","dest_port":{},"proto":"TCP",)",
@@ -75,6 +121,7 @@ void format_event_json(const RstEvent& e, std::string& out) {
       e.packet_number, format_ip(e.src), e.src_port, format_ip(e.dst), e.dst_port);
   if (e.vlan_count == 1) out += fmt::format(R"("vlan":[{}],)", e.vlan_outer);
   if (e.vlan_count >= 2) out += fmt::format(R"("vlan":[{},{}],)", e.vlan_outer, e.vlan_inner);
+  if (e.incident.id != 0) out += fmt::format(R"("incident_id":{},)", e.incident.id);
   if (e.direction_known) {
     out += fmt::format(R"("direction":"{}",)", e.to_server ? "to_server" : "to_client");
   } else {
@@ -115,6 +162,23 @@ void format_event_json(const RstEvent& e, std::string& out) {
 }
 
 std::string format_event_text(const RstEvent& e) {
+  if (e.type == EventType::kIncident) {
+    const IncidentInfo& in = e.incident;
+    std::string ev;
+    for (int i = 0; i < kEvidenceCount; ++i) {
+      if (!e.evidence.has(static_cast<Evidence>(i))) continue;
+      ev += ev.empty() ? " evidence=" : ",";
+      ev += name_of(static_cast<Evidence>(i));
+    }
+    const std::string target = in.pair ? fmt::format("{} <> {}", format_ip(e.src), format_ip(e.dst))
+                                       : fmt::format("toward {}", format_ip(e.dst));
+    return fmt::format(
+        "{} INCIDENT {} {:<7} {}: {} resets ({} forged, {} suspicious, {} dropped) in {:.3f} s, "
+        "seq {}..{}, ttl {}..{}, {} events sampled out{}",
+        format_timestamp(e.timestamp_ns), in.id, kIncidentStateNames[static_cast<int>(in.state)],
+        target, in.resets, in.forged, in.suspicious, in.dropped, incident_seconds(in), in.seq_min,
+        in.seq_max, in.ttl_min, in.ttl_max, in.sampled, ev);
+  }
   std::string evidence;
   for (int i = 0; i < kEvidenceCount; ++i) {
     const auto ev = static_cast<Evidence>(i);
@@ -124,6 +188,7 @@ std::string format_event_text(const RstEvent& e) {
   }
   if (e.answers != Answer::none) evidence += fmt::format(" answers={}", name_of(e.answers));
   if (e.imitated != Cause::unknown) evidence += fmt::format(" imitates={}", name_of(e.imitated));
+  if (e.incident.id != 0) evidence += fmt::format(" incident={}", e.incident.id);
   const bool update = e.type == EventType::kRstUpdate;
   const auto endpoint = [](const IpAddr& a, uint16_t port) {
     return a.is_v4() ? fmt::format("{}:{}", format_ip(a), port)

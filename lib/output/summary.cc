@@ -81,8 +81,11 @@ std::string format_summary_text(const Counters& c, const RunInfo& info) {
                      c.parse[static_cast<int>(ParseResult::not_ip)],
                      c.parse[static_cast<int>(ParseResult::not_tcp)],
                      c.parse[static_cast<int>(ParseResult::ip_fragment)]);
-  out += fmt::format("  {:<18}  {} written, {} suppressed, {} overflowed\n", "events",
-                     c.event_emitted, c.event_suppressed, c.event_overflow);
+  out += fmt::format("  {:<18}  {} written, {} suppressed, {} sampled out, {} overflowed\n",
+                     "events", c.event_emitted, c.event_suppressed, c.event_sampled,
+                     c.event_overflow);
+  out += fmt::format("  {:<18}  {} ({} ended early: too many open at once)\n", "incidents",
+                     c.incident_started, c.incident_evicted);
   for (size_t i = 0; i < info.workers.size(); ++i) {
     const WorkerInfo& w = info.workers[i];
     out += fmt::format("  worker {} (lcore {}) {} packets, {} flows, {} sent, {} refused by tx, "

@@ -32,7 +32,12 @@ def path(name):
 
 
 def events_of(p):
-    return [json.loads(line) for line in open(p)]
+    """The rst and rst_update events (incident events: incidents_of)."""
+    return [e for e in map(json.loads, open(p)) if e["event_type"] != "incident"]
+
+
+def incidents_of(p):
+    return [e for e in map(json.loads, open(p)) if e["event_type"] == "incident"]
 
 
 @test
@@ -206,7 +211,7 @@ def events_to_stdout():
     r = run("-r", demo, "-e", "-")
     assert r.returncode == 0, r.stderr
     lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
-    assert lines and all(json.loads(l)["event_type"] in ("rst", "rst_update") for l in lines)
+    assert lines and all(json.loads(l)["event_type"] in ("rst", "rst_update", "incident") for l in lines)
 
 
 @test
@@ -402,6 +407,35 @@ def signals_while_a_stream_has_not_started():
             if w is not None:
                 os.close(w)
         assert p.returncode == 1 and message in err, (with_writer, p.returncode, err)
+
+
+
+@test
+def a_sweep_is_one_incident_on_the_terminal_and_in_the_events():
+    # 65,537 resets across the sequence space: one incident with exact
+    # counts; events and terminal lines bounded by sample_first (5) + one per
+    # evidence kind's first sight + start and end (the sweep lasts 1.3 s).
+    sc = path("sc-sweep")
+    os.makedirs(sc, exist_ok=True)
+    subprocess.run([gen, "--out", sc], check=True, stdout=subprocess.DEVNULL)
+    cap, ev, st = os.path.join(sc, "sweep_65537.pcap"), path("sweep.json"), path("sweep-stats.json")
+    r = run("-r", cap, "-e", ev, "--stats-json", st)
+    assert r.returncode == 0, r.stderr
+    lines = [l for l in r.stdout.splitlines() if l.startswith("20")]  # event lines start with the date
+    incidents = incidents_of(ev)
+    rsts = [e for e in events_of(ev) if e["event_type"] == "rst"]
+    assert [i["incident"]["state"] for i in incidents] == ["start", "end"], incidents
+    end = incidents[-1]["incident"]
+    assert end["resets"] == 65537 and end["forged"] == 65537 and end["dropped"] == 65537, end
+    assert end["events_written"] == len(rsts) and end["events_written"] + end["events_sampled"] == 65537, end
+    assert len(rsts) <= 5 + 17, len(rsts)
+    assert all(e["incident_id"] == incidents[0]["incident_id"] for e in rsts)
+    assert len(lines) == len(rsts) + 2, (len(lines), lines[:3])
+    assert sum("INCIDENT" in l for l in lines) == 2, lines
+    c = json.load(open(st))["counters"]
+    assert c["tcp.rst.total"] == 65537 and c["event.sampled"] == end["events_sampled"], c
+    assert c["incident.started"] == 1, c
+    assert "incidents " in r.stdout + r.stderr, r.stdout[-800:]
 
 
 tests.finish()

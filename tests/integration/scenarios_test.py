@@ -64,7 +64,7 @@ EXPECT = {
     # On a passive monitor (forged: alert) the forged reset reaches the
     # client; inline it is dropped, and then nothing answers anything.
     "dead_end_answers": dict(LEGIT, validity="exact", cause="data_after_close", pick=-1,
-                             config="actions:\n  forged: alert\n",
+                             config="actions:\n  forged: alert\n", forged_action="alert",
                              answers="segment", others_may_be_forged=True,
                              first=dict(label={"suspicious", "forged"}), update_optional=True,
                              all_after_first=dict(
@@ -80,8 +80,12 @@ EXPECT = {
                              evidence=["ipid_anomaly", "rst_without_ack"]),
     "ts_stale": dict(label="suspicious", validity="exact", evidence=["ts_stale"]),
     "ack_mismatch": dict(label="suspicious", validity="exact", evidence=["ack_mismatch"]),
+    # Every reset of the incident written (no sampling), to see the last.
     "sweep": dict(label="forged", validity="out_of_window", evidence=["sweep"], pick=-1,
+                  config="incidents:\n  sample_every: 1\n",
                   others_may_be_forged=True),
+    # 65,537 resets: one incident; its first reset is forged on its own.
+    "sweep_65537": dict(label="forged", pick=0, others_may_be_forged=True),
     # Discarded by the receiver: no history, so no race check either.
     "insertion_bad_checksum": dict(label="suspicious", evidence=["insertion"]),
     # The censor's three resets: far TTLs, then a burst of two stacks.
@@ -123,6 +127,9 @@ VARIANT_OVERRIDES = {
 
 
 def check(name, events, exp, failures):
+    incidents = [e for e in events if e["event_type"] == "incident"]
+    events = [e for e in events if e["event_type"] != "incident"]
+    check_incidents(name, events, incidents, failures)
     rsts = [e for e in events if e["event_type"] == "rst"]
     updates = [e for e in events if e["event_type"] == "rst_update"]
     if not rsts:
@@ -174,7 +181,7 @@ def check(name, events, exp, failures):
         if key not in target:
             failures.append(f"{name}: event lacks '{key}'")
     want_action = {"legit": "pass", "suspicious": "alert",
-                   "forged": "alert" if "config" in exp else "drop"}[v["label"]]
+                   "forged": exp.get("forged_action", "drop")}[v["label"]]
     if target["action"] != want_action:
         failures.append(f"{name}: action {target['action']} for {v['label']}")
     up = exp.get("update")
@@ -197,6 +204,35 @@ def check(name, events, exp, failures):
                 failures.append(f"{name}: update names another flow")
     elif updates and not exp.get("update_optional"):
         failures.append(f"{name}: unexpected rst_update {updates[0]['verdict']}")
+
+
+def check_incidents(name, events, incidents, failures):
+    """Every flagged reset is in an incident; each incident starts once and
+    ends once (end of input), and its end counts its members exactly."""
+    members = {}
+    for e in events:
+        iid = e.get("incident_id")
+        if e["event_type"] == "rst" and e["verdict"]["label"] != "legit" and iid is None:
+            failures.append(f"{name}: flagged reset #{e['pkt_num']} has no incident_id")
+        if iid is not None:
+            if e["event_type"] == "rst" and e["verdict"]["label"] == "legit":
+                failures.append(f"{name}: legit reset #{e['pkt_num']} in incident {iid}")
+            members.setdefault(iid, set()).add(
+                e["pkt_num"] if e["event_type"] == "rst" else e["revises"]["pkt_num"])
+    by_id = {}
+    for inc in incidents:
+        by_id.setdefault(inc["incident_id"], []).append(inc["incident"]["state"])
+    for iid, states in by_id.items():
+        if states[0] != "start" or states[-1] not in ("end", "evicted") or states.count("start") != 1:
+            failures.append(f"{name}: incident {iid} states {states}")
+    for iid in members:
+        if iid not in by_id:
+            failures.append(f"{name}: incident {iid} named by events has no incident event")
+    for inc in incidents:
+        i = inc["incident"]
+        if i["state"] == "end" and i["events_sampled"] == 0 and i["resets"] != len(members.get(inc["incident_id"], ())):
+            failures.append(f"{name}: incident {inc['incident_id']} counts {i['resets']} resets, "
+                            f"events name {len(members.get(inc['incident_id'], ()))}")
 
 
 def main():

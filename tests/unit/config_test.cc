@@ -30,6 +30,11 @@ const std::set<std::string> kAllKeys = {
     "triggers.patterns",
     "hold.max_time",
     "hold.max_packets",
+    "incidents.interval",
+    "incidents.idle",
+    "incidents.sample_first",
+    "incidents.sample_every",
+    "incidents.capacity",
     "live.mode",
     "live.ports",
     "live.workers",
@@ -253,6 +258,12 @@ rules: [{name: web, server: [192.0.2.0/24], server_ports: [443, "8000-8100"], ac
 hold:
   max_time: 50ms
   max_packets: 64
+incidents:
+  interval: 5s
+  idle: 1m
+  sample_first: 3
+  sample_every: 100
+  capacity: 16
 pools:
   reset_history: 1
   triggers: 2
@@ -331,6 +342,11 @@ burst_size: 64
   EXPECT_EQ(c.output.rotate_files, 9u);
   EXPECT_EQ(c.burst_size, 64u);
   EXPECT_EQ(c.hold.max_time_ns, 50 * kNsPerMs);
+  EXPECT_EQ(c.incidents.interval_ns, 5 * kNsPerSec);
+  EXPECT_EQ(c.incidents.idle_ns, 60 * kNsPerSec);
+  EXPECT_EQ(c.incidents.sample_first, 3u);
+  EXPECT_EQ(c.incidents.sample_every, 100u);
+  EXPECT_EQ(c.incidents.capacity, 16u);
   EXPECT_EQ(c.evidence_actions[static_cast<int>(Evidence::sweep)], static_cast<int>(Action::drop));
   EXPECT_EQ(c.rate_limit, 50u);
   EXPECT_EQ(c.triggers.window_segments, 2u);

@@ -24,6 +24,7 @@ WorkerParams hold_params(uint32_t max_packets = 16) {
   p.actions.by_label = {Action::pass, Action::hold, Action::drop};
   p.hold.max_time_ns = 100 * kNsPerMs;
   p.hold.max_packets = max_packets;
+  p.incidents.sample_every = 1;  // every member event written
   return p;
 }
 
@@ -47,7 +48,9 @@ struct Box {
     if (d == Disposition::kForward) sent.push_back(&pkt);
     if (d == Disposition::kDrop) dropped.push_back(&pkt);
     if (d == Disposition::kHold) held[worker.hold_slot(0)] = &pkt;
-    for (const RstEvent& e : worker.events()) events.push_back(e);
+    for (const RstEvent& e : worker.events()) {
+      (e.type == EventType::kIncident ? incidents : events).push_back(e);
+    }
     worker.clear_events();
     return d;
   }
@@ -58,7 +61,9 @@ struct Box {
       if (r.disposition == Disposition::kDrop) dropped.push_back(held[r.slot]);
     }
     worker.clear_releases();
-    for (const RstEvent& e : worker.events()) events.push_back(e);
+    for (const RstEvent& e : worker.events()) {
+      (e.type == EventType::kIncident ? incidents : events).push_back(e);
+    }
     worker.clear_events();
   }
 
@@ -66,7 +71,8 @@ struct Box {
   std::vector<const scenario::Packet*> held;
   std::vector<const scenario::Packet*> sent;
   std::vector<const scenario::Packet*> dropped;
-  std::vector<RstEvent> events;
+  std::vector<RstEvent> events;     // rst and rst_update
+  std::vector<RstEvent> incidents;  // incident events
 };
 
 // An established connection (no timestamps, so a copied reset is only

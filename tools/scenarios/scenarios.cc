@@ -580,6 +580,22 @@ void sweep(Capture& cap, const Variant& v) {
   }
 }
 
+// The whole blind brute force of the field guide: 65,537 resets stepping
+// by 64 KiB across the sequence space toward the client, 20 us apart. One
+// incident; its events and terminal lines are bounded (README, Incidents).
+void sweep_65537(Capture& cap, const Variant& v) {
+  Conn c = make_conn(cap, v);
+  establish(c, v);
+  uint32_t seq = 0x12345678u;
+  for (int i = 0; i < 65537; ++i) {
+    SegmentSpec r = c.forge_rst(kServer);
+    r.seq = seq;
+    seq += 65536;
+    cap.add(r);
+    cap.advance_ms(0.02);
+  }
+}
+
 void insertion_bad_checksum(Capture& cap, const Variant& v) {
   Conn c = make_conn(cap, v);
   establish(c, v);
@@ -709,6 +725,7 @@ std::vector<Def> catalogue() {
       {"ts_stale", ts_stale, {}},
       {"ack_mismatch", ack_mismatch, {}},
       {"sweep", sweep, {V6()}},
+      {"sweep_65537", sweep_65537, {}},
       {"insertion_bad_checksum", insertion_bad_checksum, {V6()}},
       {"syn_sent_forged", syn_sent_forged, {}},
       {"midstream_one_side", midstream_one_side, {}},
