@@ -26,6 +26,8 @@ def main():
     ap.add_argument("--corpus", default=os.path.join(here, "..", "..", "shared", "corpus"))
     ap.add_argument("--show", type=int, default=0, help="print N non-legit events per capture")
     ap.add_argument("--max-forged-ratio", type=float, default=1.0)
+    ap.add_argument("--max-flagged", type=int, default=-1,
+                    help="fail when more resets than this are suspicious or forged (CORPUS.md explains each)")
     args = ap.parse_args()
     if not os.path.isdir(args.corpus):
         print(f"corpus_eval: no corpus at {args.corpus}; nothing to evaluate")
@@ -86,6 +88,10 @@ def main():
           f" {totals['suspicious']} suspicious ({100*totals['suspicious']/resets:.1f}%),"
           f" {totals['forged']} forged ({100*totals['forged']/resets:.1f}%), {totals['update']} updates")
     if totals["failed"]:
+        return 1
+    flagged = totals["forged"] + totals["suspicious"]
+    if args.max_flagged >= 0 and flagged > args.max_flagged:
+        print(f"corpus_eval: {flagged} resets flagged, more than the {args.max_flagged} CORPUS.md explains")
         return 1
     return 1 if totals["forged"] / resets > args.max_forged_ratio else 0
 

@@ -93,6 +93,17 @@ void check_synchronized(const PacketView& rst, const FlowEntry& f, int side, Ver
   }
 }
 
+// A bare reset whose seq is what the peer acknowledged, while the peer's
+// latest data (or keepalive) went unacknowledged: a kernel with no socket
+// for the connection answering the peer's next segment (RFC 9293
+// 3.10.7.1). Its marks (no ACK, no timestamps, another IP ID counter) are
+// that kernel's, not an injector's; the seq is one only an on-path
+// observer could copy, and its TTL is still checked.
+bool socketless_answer(const PacketView& rst, const DirState& s, const DirState& r) {
+  return !rst.has(kAck) && r.has(DirState::kSeen) && r.has(DirState::kAckSeen) &&
+         rst.seq == r.max_ack && (seq_lt(s.max_ack, r.snd_nxt) || r.keepalives > 0);
+}
+
 // A flow begun by a segment with neither SYN nor ACK (FlowEntry::syn_flags)
 // is a stealth scan's probe; a closed port answers it with a reset
 // (RFC 9293 3.10.7.1), an open one stays silent.
@@ -190,15 +201,9 @@ Cause classify(const PacketView& rst, const RstContext& ctx, const Verdict& v,
   if (r.has(DirState::kFinSeen)) {
     return fast_close ? Cause::after_fin : Cause::abort_after_half_close;
   }
-  // A bare reset whose seq is what the peer acknowledged, while the peer's
-  // latest data (or keepalive) went unacknowledged: a kernel with no socket
-  // for the connection answering the peer's next segment (RFC 9293
-  // 3.10.7.1). The host crashed or rebooted, or the box that held the
-  // state failed over: the connection is half-open.
-  if (!rst.has(kAck) && r.has(DirState::kAckSeen) && rst.seq == r.max_ack &&
-      r.has(DirState::kSeen) && (seq_lt(s.max_ack, r.snd_nxt) || r.keepalives > 0)) {
-    return Cause::half_open;
-  }
+  // A socketless answer: the host crashed or rebooted, or the box that held
+  // the state failed over. The connection is half-open.
+  if (socketless_answer(rst, s, r)) return Cause::half_open;
   // The peer's data came last and the receiver reset instead of FIN: it
   // closed with that data unread (RFC 2525 2.17), or read it and closed
   // with SO_LINGER {1, 0}. The wire shows both alike.
@@ -381,8 +386,9 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
     const bool idle_context =
         (silence > 0 && static_cast<uint64_t>(silence) * kNsPerMs >= params.idle_gap_ns) ||
         ms_within(now_ms, f->silence_end_ms, params.quick_close_ns);
-    const bool middlebox_marks_expected =
-        reply_style || idle_context || v.answers != Answer::none;
+    const bool middlebox_marks_expected = reply_style || idle_context ||
+                                          v.answers != Answer::none ||
+                                          (synchronized && socketless_answer(rst, s, r));
     // The TTL against what this direction carried. Beyond `ttl_gap` hops,
     // or above the initial TTL of the sender's stack family, no route
     // change explains it: strong. Not where another device's reset is
@@ -451,6 +457,16 @@ RaceCheck check_race(const PacketView& p, const RstHistory& h, int side, uint32_
   if (!h.race_open || h.side != side || p.has(kSyn)) return RaceCheck::kNotApplicable;
   if (!ms_within(now_ms, h.ms, params.race_window_ns)) return RaceCheck::kWindowClosed;
   if (p.payload_len == 0 && !p.has(kFin) && !seq_geq(p.seq, h.seq)) return RaceCheck::kQuiet;
+  // Old sequence space with an IPv4 ID the sender's counter gave out
+  // before the reset's: a copy of a segment sent before the reset,
+  // delivered late (a duplicating tap, reordering), not a sign of life. A
+  // live sender's retransmission takes a new ID; an injector that copied
+  // the counter's next ID makes the sender's next segment repeat it.
+  const uint16_t rst_id = h.side_ipid[side];
+  if (p.ip_version == 4 && p.ip_id != 0 && rst_id != 0 && seq_leq(p.seq + p.seq_len(), h.seq)) {
+    const uint16_t behind = static_cast<uint16_t>(rst_id - p.ip_id);
+    if (behind != 0 && behind < 0x8000) return RaceCheck::kQuiet;
+  }
   return RaceCheck::kRevealed;
 }
 

@@ -1570,13 +1570,34 @@ std::vector<Case> cases() {
          f.last_payload_side = kClientSide;
        },
        .rst = bare_at(kS),
-       .evidence = {E::ts_missing, E::rst_without_ack},
        .cause = C::half_open},
       {.name = "half_open_after_a_keepalive",
        .flow = [](FlowEntry& f) { f.dir[kClientSide].keepalives = 1; },
        .rst = bare_at(kS),
-       .evidence = {E::ts_missing, E::rst_without_ack},
        .cause = C::half_open},
+      {.name = "half_open_with_its_kernels_ip_id",  // the socketless counter
+       .flow = [](FlowEntry& f) {
+         f.dir[kClientSide].snd_nxt = kC + 250;
+         f.last_payload_side = kClientSide;
+       },
+       .rst = [](PacketView& p) {
+         bare_at(kS)(p);
+         p.ip_id = 0x9F2C;
+       },
+       .cause = C::half_open},
+      {.name = "half_open_keeps_the_ttl_check",
+       .flow = [](FlowEntry& f) {
+         f.dir[kClientSide].snd_nxt = kC + 250;
+         f.last_payload_side = kClientSide;
+       },
+       .rst = [](PacketView& p) {
+         bare_at(kS)(p);
+         p.ttl = 200;
+       },
+       .evidence = {E::ttl_gap},
+       .label = L::forged,
+       .cause = C::injected,
+       .accepted = false},
       {.name = "half_open_needs_the_peers_ack",  // its data acknowledged: no lost socket
        .rst = bare_at(kS),
        .evidence = {E::ts_missing, E::rst_without_ack},
@@ -1665,6 +1686,48 @@ INSTANTIATE_TEST_SUITE_P(JudgeRows, JudgeTable, ::testing::ValuesIn(cases()),
                          [](const ::testing::TestParamInfo<Case>& info) {
                            return info.param.name;
                          });
+
+// The race check: what the reset's supposed sender sends after it.
+TEST(JudgeRace, LateCopiesAreQuietNewSegmentsReveal) {
+  RstHistory h;
+  h.race_open = true;
+  h.side = kServerSide;
+  h.seq = kS;
+  h.ms = kNow - 5;
+  h.side_ipid[kServerSide] = 0x540A;
+  JudgeParams params;
+  const auto seg = [](uint8_t flags, uint32_t seq, uint16_t len, uint16_t id) {
+    PacketView p = true_rst(kServerSide);
+    p.tcp_flags = flags;
+    p.seq = seq;
+    p.payload_len = len;
+    p.ip_id = id;
+    return p;
+  };
+  const auto check = [&](const PacketView& p) { return check_race(p, h, kServerSide, kNow, params); };
+  // New data or a FIN at the reset's seq: the sender is alive.
+  EXPECT_EQ(check(seg(kAck | kPsh, kS, 100, 0x540B)), RaceCheck::kRevealed);
+  EXPECT_EQ(check(seg(kFin | kAck, kS, 0, 0x540B)), RaceCheck::kRevealed);
+  // A bare ACK of old data says nothing.
+  EXPECT_EQ(check(seg(kAck, kS - 1, 0, 0x540B)), RaceCheck::kQuiet);
+  // A FIN sent before the reset (its ID older), delivered again after it.
+  EXPECT_EQ(check(seg(kFin | kAck, kS - 1, 0, 0x5409)), RaceCheck::kQuiet);
+  EXPECT_EQ(check(seg(kAck | kPsh, kS - 100, 100, 0x5400)), RaceCheck::kQuiet);
+  // The same old space with a newer ID: a live sender's retransmission.
+  EXPECT_EQ(check(seg(kFin | kAck, kS - 1, 0, 0x540B)), RaceCheck::kRevealed);
+  // The injector copied the counter's next ID: the sender repeats it.
+  EXPECT_EQ(check(seg(kFin | kAck, kS - 1, 0, 0x540A)), RaceCheck::kRevealed);
+  // IP ID 0 (Linux with DF on some paths) or IPv6: no counter to read.
+  EXPECT_EQ(check(seg(kFin | kAck, kS - 1, 0, 0)), RaceCheck::kRevealed);
+  PacketView v6 = seg(kFin | kAck, kS - 1, 0, 0x5409);
+  v6.ip_version = 6;
+  EXPECT_EQ(check(v6), RaceCheck::kRevealed);
+  // Other side, SYN, closed window.
+  EXPECT_EQ(check_race(seg(kAck | kPsh, kS, 100, 1), h, kClientSide, kNow, params),
+            RaceCheck::kNotApplicable);
+  h.ms = kNow - 2001;
+  EXPECT_EQ(check(seg(kAck | kPsh, kS, 100, 0x540B)), RaceCheck::kWindowClosed);
+}
 
 // A forged reset keeps the cause it imitates; other labels never name one.
 TEST(JudgeImitated, ForgedResetsKeepTheCauseTheyImitate) {
