@@ -25,9 +25,9 @@ std::shared_ptr<const PolicySet> reload_policy(const Options& options,
   if (fresh.flow.capacity != running.flow.capacity || fresh.live.workers != running.live.workers ||
       fresh.live.ports != running.live.ports || fresh.live.mode != running.live.mode ||
       fresh.output.events != running.output.events || fresh.burst_size != running.burst_size ||
-      !(fresh.pools == running.pools)) {
-    spdlog::warn("reload: flow table, pools, ports, workers, mode, burst size and the events file "
-                 "change only on restart; those settings are kept");
+      !(fresh.pools == running.pools) || !(fresh.incidents == running.incidents)) {
+    spdlog::warn("reload: flow table, pools, incidents, ports, workers, mode, burst size and the "
+                 "events file change only on restart; those settings are kept");
   }
   auto next = fresh.policy->with_generation(current.generation() + 1);
   *status = "generation " + std::to_string(next->generation()) + ", " +

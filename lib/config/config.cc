@@ -224,9 +224,14 @@ void read_flow_table(const Entry& section, FlowTableParams& flow,
 
 void read_judge(const Entry& section, JudgeParams& judge) {
   std::optional<Entry> forged, suspicious;  // where the scores were set, if they were
+  std::optional<Entry> gap;                 // where ttl_gap was set
   read_section(section, {
                             {"ttl_tolerance", integer_into(judge.ttl_tolerance, 0, 64)},
-                            {"ttl_gap", integer_into(judge.ttl_gap, 0, 255)},
+                            {"ttl_gap",
+                             [&](const Entry& e) {
+                               judge.ttl_gap = read_integer<uint8_t>(e, 0, 255);
+                               gap = e;
+                             }},
                             {"insertion_max_ttl", integer_into(judge.insertion_max_ttl, 0, 255)},
                             {"verify_checksums", bool_into(judge.verify_checksums)},
                             {"race_window", duration_into(judge.race_window_ns)},
@@ -255,6 +260,12 @@ void read_judge(const Entry& section, JudgeParams& judge) {
                              }},
                             {"lossy_tap", bool_into(judge.lossy_tap)},
                         });
+  // A gap within the tolerance would make every TTL mismatch strong.
+  if (gap && judge.ttl_gap != 0 && judge.ttl_gap <= judge.ttl_tolerance) {
+    fail_value(*gap, "must be 0 or greater than judge.ttl_tolerance (" +
+                         std::to_string(judge.ttl_tolerance) + "), got " +
+                         std::to_string(judge.ttl_gap));
+  }
   if (judge.forged_score > judge.suspicious_score) return;
   // The defaults satisfy the rule, so at least one score was set.
   if (forged) {

@@ -98,6 +98,7 @@ struct RstEvent {
   uint64_t revises_packet_number = 0;
   uint32_t revises_seq = 0;
   IncidentInfo incident;
+  bool sampled_out = false;  // a member event the incident's sampling did not write
 };
 
 // Revises `e` to forged: the cause it had becomes the one it imitated.

@@ -142,8 +142,8 @@ struct DirState {
   uint16_t window = 0;    // last advertised window, raw (unscaled)
   uint16_t ipid_last = 0;
   uint8_t wscale : 4 = 0;  // offered shift, clamped to 14 (RFC 7323 2.3)
-  uint8_t auth : 2 = 0;    // kAuthMd5 / kAuthAo: options its segments carried
-  uint8_t spare : 2 = 0;
+  uint8_t auth : 2 = 0;      // kAuthMd5 / kAuthAo: options its segments carried
+  uint8_t auth_syn : 2 = 0;  // ... and its SYN (the judge trusts these)
   uint8_t ttl_min = 0;
   uint8_t ttl_max = 0;
   uint8_t flags = 0;
@@ -204,9 +204,11 @@ struct alignas(64) FlowEntry {
   int origin_side() const { return has(kOriginIsB) ? 1 : 0; }
   // Begun by a segment with neither SYN nor ACK, which no connection sends:
   // a stealth scan's probe (FIN, NULL, Xmas). Its sender is the origin.
+  // Any segment with ACK or SYN since (a real connection) ends it.
   bool probe_start() const {
     return has(kMidstream) && has(kOriginKnown) && !dir[0].has(DirState::kSynSeen) &&
-           !dir[1].has(DirState::kSynSeen);
+           !dir[1].has(DirState::kSynSeen) && !dir[0].has(DirState::kAckSeen) &&
+           !dir[1].has(DirState::kAckSeen);
   }
   // Seen from both ends (what conntrack calls "assured" is close: a reply).
   bool two_way() const {

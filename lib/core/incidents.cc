@@ -70,14 +70,14 @@ int IncidentTable::open_slot(uint64_t now_ns, Join& j) {
     if (tags_[i] == 0) return static_cast<int>(i);
     if (slots_[i].info.last_ns < slots_[quietest].info.last_ns) quietest = static_cast<int>(i);
   }
-  end(quietest, IncidentState::kEvicted, now_ns, nullptr, &j.ended);
-  j.ended_one = true;
+  j.ended_one = end(quietest, IncidentState::kEvicted, now_ns, nullptr, &j.ended);
+  j.evicted = true;
   ++evicted_;
   return quietest;
 }
 
 IncidentTable::Join IncidentTable::join(RstEvent& e, bool two_way, Label was, bool was_member,
-                                        bool first_of_connection) {
+                                        bool first_of_connection, bool may_open) {
   Join j;
   const uint64_t now_ns = e.timestamp_ns;
   // The target: the pair of a two-way connection, else the destination.
@@ -99,13 +99,16 @@ IncidentTable::Join IncidentTable::join(RstEvent& e, bool two_way, Label was, bo
   if (slot >= 0 && now_ns >= slots_[slot].info.last_ns &&
       now_ns - slots_[slot].info.last_ns >= params_.idle_ns) {
     // Gone quiet before expiry looked (within one burst): it ends here.
-    end(slot, IncidentState::kEnd, slots_[slot].info.last_ns + params_.idle_ns, nullptr,
-        &j.ended);
-    j.ended_one = true;
+    j.ended_one = end(slot, IncidentState::kEnd, slots_[slot].info.last_ns + params_.idle_ns,
+                      nullptr, &j.ended);
     slot = -1;
   }
   if (slot >= 0 && was_member && e.incident.id != slots_[slot].info.id) {
     was_member = false;  // its reset joined an incident that has ended
+  }
+  if (slot < 0 && !may_open) {
+    e.incident.id = 0;
+    return j;  // written as any event; in no incident
   }
   if (slot < 0) {
     was_member = false;
@@ -121,8 +124,6 @@ IncidentTable::Join IncidentTable::join(RstEvent& e, bool two_way, Label was, bo
     in.reported_ns = now_ns;
     tags_[slot] = tag;
     ++open_;
-    ++started_;
-    j.started = true;
   }
   Incident& in = slots_[slot];
   IncidentInfo& info = in.info;
@@ -160,7 +161,11 @@ IncidentTable::Join IncidentTable::join(RstEvent& e, bool two_way, Label was, bo
   info.last_ns = std::max(info.last_ns, now_ns);
   in.last_packet = e.packet_number;
   if (e.label == Label::forged) in.worst = Label::forged;
-  if (e.action == Action::drop) in.strongest = Action::drop;
+  // The strongest action taken on a member: drop, then hold, alert, pass.
+  const auto rank = [](Action a) {
+    return a == Action::drop ? 3 : a == Action::hold ? 2 : a == Action::alert ? 1 : 0;
+  };
+  if (rank(e.action) > rank(in.strongest)) in.strongest = e.action;
   const bool new_evidence = (e.evidence.bits() & ~in.evidence.bits()) != 0;
   in.evidence.merge(e.evidence);
   in.changed = true;
@@ -176,10 +181,16 @@ IncidentTable::Join IncidentTable::join(RstEvent& e, bool two_way, Label was, bo
     ++info.sampled;
     ++sampled_;
   }
-  if (j.started) {
+  if (!in.announced && info.resets >= 2) {
+    // The second member: the incident is announced, with both counted.
+    in.announced = true;
+    ++started_;
+    j.started = true;
     j.report = report(in, IncidentState::kStart, now_ns);
+    in.reported_ns = now_ns;
     in.changed = false;
-  } else if (now_ns - in.reported_ns >= params_.interval_ns) {
+  } else if (in.announced && now_ns >= in.reported_ns &&
+             now_ns - in.reported_ns >= params_.interval_ns) {
     j.report_due = true;
     j.report = report(in, IncidentState::kOngoing, now_ns);
     in.reported_ns = now_ns;
@@ -208,13 +219,17 @@ RstEvent IncidentTable::report(const Incident& in, IncidentState state, uint64_t
   return r;
 }
 
-void IncidentTable::end(int slot, IncidentState state, uint64_t now_ns,
+bool IncidentTable::end(int slot, IncidentState state, uint64_t now_ns,
                         std::vector<RstEvent>* out, RstEvent* one) {
-  const RstEvent r = report(slots_[slot], state, now_ns);
-  if (out != nullptr) out->push_back(r);
-  if (one != nullptr) *one = r;
+  const bool announced = slots_[slot].announced;
+  if (announced) {
+    const RstEvent r = report(slots_[slot], state, now_ns);
+    if (out != nullptr) out->push_back(r);
+    if (one != nullptr) *one = r;
+  }
   tags_[slot] = 0;
   --open_;
+  return announced;
 }
 
 void IncidentTable::expire(uint64_t now_ns, std::vector<RstEvent>& out) {
@@ -228,7 +243,7 @@ void IncidentTable::expire(uint64_t now_ns, std::vector<RstEvent>& out) {
     if (now_ns >= in.info.last_ns && now_ns - in.info.last_ns >= params_.idle_ns) {
       end(static_cast<int>(i), IncidentState::kEnd, in.info.last_ns + params_.idle_ns, &out,
           nullptr);
-    } else if (in.changed && now_ns >= in.reported_ns &&
+    } else if (in.announced && in.changed && now_ns >= in.reported_ns &&
                now_ns - in.reported_ns >= params_.interval_ns) {
       out.push_back(report(in, IncidentState::kOngoing, now_ns));
       in.reported_ns = now_ns;

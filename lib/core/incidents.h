@@ -2,7 +2,10 @@
 // (and verdicts revised to forged) that share a target, each within `idle`
 // of the one before, are one incident: every event of it carries its id,
 // and the worker writes incident events when it starts, at most every
-// `interval` while it lasts, and when it ends, with exact counts. Past
+// `interval` while it lasts, and when it ends, with exact counts. It is
+// announced when its second reset joins: a reset alone is its own record
+// (its incident_id names no incident event), so a lone forged reset is one
+// event, not three. Past
 // `sample_first` per-reset events an incident's resets are sampled (one in
 // `sample_every`, or none), so a sweep of 65,537 resets is a handful of
 // events, and every count stays exact in the incident's.
@@ -37,8 +40,9 @@ class IncidentTable {
     bool write = true;           // write the member's own event (sampling)
     bool started = false;        // a new incident: emit `report` before the member
     bool report_due = false;     // an ongoing report is due: emit `report` after it
-    bool ended_one = false;      // an incident ended first (gone quiet, or evicted to
-                                 // make room: ended.incident.state says): emit `ended`
+    bool ended_one = false;      // an announced incident ended first (gone quiet, or
+                                 // evicted: ended.incident.state says): emit `ended`
+    bool evicted = false;        // an incident was evicted to make room (counted)
     RstEvent report;
     RstEvent ended;
   };
@@ -52,8 +56,10 @@ class IncidentTable {
   // connection, the first to show some evidence in the incident, or one in
   // `sample_every` after that: per incident at most sample_first + the
   // evidence kinds + its connections + the 1-in-N.
+  // `may_open`: false for a reset its receiver discards: it joins an open
+  // incident but never opens one (a flood of them makes no incidents).
   Join join(RstEvent& e, bool two_way, Label was = Label::legit, bool was_member = false,
-            bool first_of_connection = false);
+            bool first_of_connection = false, bool may_open = true);
 
   // Ends incidents quiet for `idle` (their end events are appended to
   // `out`) and appends the ongoing reports due. Cheap when none is open.
@@ -75,6 +81,7 @@ class IncidentTable {
     uint64_t reported_ns = 0;
     uint64_t last_packet = 0;  // packet number of its newest member
     bool changed = false;     // counts moved since the last report
+    bool announced = false;   // its start event was written (on the second reset)
     Label worst = Label::suspicious;
     Action strongest = Action::pass;
     EvidenceSet evidence;
@@ -82,7 +89,9 @@ class IncidentTable {
   int find(uint64_t tag, const IpAddr& a, const IpAddr& b, bool pair, uint16_t vlan) const;
   int open_slot(uint64_t now_ns, Join& j);
   RstEvent report(const Incident& in, IncidentState state, uint64_t now_ns) const;
-  void end(int slot, IncidentState state, uint64_t now_ns, std::vector<RstEvent>* out,
+  // Frees `slot`; writes its end event (to `out` or `one`) if it was
+  // announced, and says so.
+  bool end(int slot, IncidentState state, uint64_t now_ns, std::vector<RstEvent>* out,
            RstEvent* one);
 
   IncidentParams params_;

@@ -35,10 +35,20 @@ bool ipid_anomalous(const DirState& s, const PacketView& rst) {
 // unsigned, RFC 2385 2.0, RFC 5925 7.3), or present where it never did (an
 // evasion: Linux drops an unexpected MD5 option, a looser monitor acts on
 // it).
+// What the connection signs with is learnt where an injector cannot set
+// it alone: from the SYNs when both were seen, else from options both
+// directions carried. (One injected segment with an MD5 option must not
+// make every genuine reset after it "unsigned".) A reset carrying an
+// option no segment of the connection carried is an evasion.
 bool auth_mismatched(const PacketView& rst, const FlowEntry& f) {
-  const uint8_t uses = f.dir[0].auth | f.dir[1].auth;
-  if (f.dir[0].packets == 0 && f.dir[1].packets == 0) return false;
-  return (uses | rst.opt.auth) != 0 && (rst.opt.auth & uses) == 0;
+  const DirState& a = f.dir[0];
+  const DirState& b = f.dir[1];
+  if (a.packets == 0 && b.packets == 0) return false;
+  const bool handshake = a.has(DirState::kSynSeen) && b.has(DirState::kSynSeen);
+  const uint8_t signs = handshake ? (a.auth_syn & b.auth_syn) : (a.auth & b.auth);
+  const uint8_t carried = a.auth | b.auth;
+  if (signs != 0 && (rst.opt.auth & signs) == 0) return true;  // missing
+  return rst.opt.auth != 0 && (rst.opt.auth & carried) == 0;    // unexpected
 }
 
 // Two resets from one side with one sequence number within a burst, whose
@@ -59,8 +69,11 @@ bool burst_from_two_stacks(const PacketView& rst, const RstHistory& h, const Dir
   if (rst.ip_version != 4 || rst.ip_id == 0 || h.side_ipid[side] == 0) return false;
   const int inc = s.ipid_increments(), other = s.ipid_others();
   if (s.packets < 4 || inc < 3 || inc <= 2 * other) return false;
+  // A counter's IDs a little apart either way (two resets reordered) are
+  // one stack's.
   const uint16_t step = static_cast<uint16_t>(rst.ip_id - h.side_ipid[side]);
-  return step != 0 && step > kIpIdStep;
+  const uint16_t back = static_cast<uint16_t>(h.side_ipid[side] - rst.ip_id);
+  return step > kIpIdStep && back > kIpIdStep;
 }
 
 // Validity of a reset in a synchronized state (RFC 9293 3.10.7.4, first
@@ -96,12 +109,14 @@ void check_synchronized(const PacketView& rst, const FlowEntry& f, int side, Ver
 // A bare reset whose seq is what the peer acknowledged, while the peer's
 // latest data (or keepalive) went unacknowledged: a kernel with no socket
 // for the connection answering the peer's next segment (RFC 9293
-// 3.10.7.1). Its marks (no ACK, no timestamps, another IP ID counter) are
-// that kernel's, not an injector's; the seq is one only an on-path
-// observer could copy, and its TTL is still checked.
+// 3.10.7.1): the half-open case. Its marks (no ACK, another IP ID counter)
+// are still counted: an injector that fires on the peer's request sends
+// the same. Its TTL can be the kernel's default rather than the socket's
+// (a BGP session with GTSM sends 255, its kernel's resets 64): no ttl_gap.
 bool socketless_answer(const PacketView& rst, const DirState& s, const DirState& r) {
-  return !rst.has(kAck) && r.has(DirState::kSeen) && r.has(DirState::kAckSeen) &&
-         rst.seq == r.max_ack && (seq_lt(s.max_ack, r.snd_nxt) || r.keepalives > 0);
+  return !rst.has(kAck) && s.has(DirState::kAckSeen) && r.has(DirState::kSeen) &&
+         r.has(DirState::kAckSeen) && rst.seq == r.max_ack &&
+         (seq_lt(s.max_ack, r.snd_nxt) || r.keepalives > 0);
 }
 
 // A flow begun by a segment with neither SYN nor ACK (FlowEntry::syn_flags)
@@ -302,6 +317,8 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
     const DirState& prober = f->dir[f->origin_side()];
     if (side != f->origin_side() && rst.has(kAck) && rst.ack == prober.snd_nxt) {
       v.validity = Validity::exact;
+    } else if (ctx.resets_toward_destination + 1 >= params.sweep_resets) {
+      ev.add(Evidence::sweep);  // as without a flow: a probe launders nothing
     }
   } else {
     // Step 3d. Synchronized states (RFC 9293 3.10.7.4; RFC 5961 3.2).
@@ -386,9 +403,8 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
     const bool idle_context =
         (silence > 0 && static_cast<uint64_t>(silence) * kNsPerMs >= params.idle_gap_ns) ||
         ms_within(now_ms, f->silence_end_ms, params.quick_close_ns);
-    const bool middlebox_marks_expected = reply_style || idle_context ||
-                                          v.answers != Answer::none ||
-                                          (synchronized && socketless_answer(rst, s, r));
+    const bool middlebox_marks_expected =
+        reply_style || idle_context || v.answers != Answer::none;
     // The TTL against what this direction carried. Beyond `ttl_gap` hops,
     // or above the initial TTL of the sender's stack family, no route
     // change explains it: strong. Not where another device's reset is
@@ -398,7 +414,12 @@ Verdict judge_rst(const PacketView& rst, const RstContext& ctx, const JudgeParam
       const int gap = ttl_distance(rst.ttl, s.ttl_min, s.ttl_max);
       const bool far = params.ttl_gap != 0 && gap > params.ttl_tolerance &&
                        (gap >= params.ttl_gap || ttl_above_family(rst.ttl, s.ttl_max));
-      if (far && !v.reply && !s.has(DirState::kFinSeen) && !r.has(DirState::kFinSeen)) {
+      // A teardown: a FIN its receiver acknowledged (a spoofed FIN,
+      // never acknowledged, does not switch the check off).
+      const bool teardown =
+          (s.has(DirState::kFinSeen) && r.has(DirState::kAckSeen) && seq_geq(r.max_ack, s.snd_nxt)) ||
+          (r.has(DirState::kFinSeen) && s.has(DirState::kAckSeen) && seq_geq(s.max_ack, r.snd_nxt));
+      if (far && !v.reply && !teardown && !(synchronized && socketless_answer(rst, s, r))) {
         ev.add(Evidence::ttl_gap);
       } else if (gap > params.ttl_tolerance) {
         ev.add(Evidence::ttl_mismatch);
@@ -462,10 +483,13 @@ RaceCheck check_race(const PacketView& p, const RstHistory& h, int side, uint32_
   // delivered late (a duplicating tap, reordering), not a sign of life. A
   // live sender's retransmission takes a new ID; an injector that copied
   // the counter's next ID makes the sender's next segment repeat it.
-  const uint16_t rst_id = h.side_ipid[side];
-  if (p.ip_version == 4 && p.ip_id != 0 && rst_id != 0 && seq_leq(p.seq + p.seq_len(), h.seq)) {
-    const uint16_t behind = static_cast<uint16_t>(rst_id - p.ip_id);
-    if (behind != 0 && behind < 0x8000) return RaceCheck::kQuiet;
+  // The ID it is compared with is the sender's own last one before the
+  // reset (RstHistory::copy_ipid), never the reset's, which an injector
+  // picks: the very same ID (a copy of that segment), or, for a sender whose
+  // IDs count up, one a little behind it.
+  if (p.ip_version == 4 && h.copy_ipid != 0 && seq_leq(p.seq + p.seq_len(), h.seq)) {
+    const uint16_t behind = static_cast<uint16_t>(h.copy_ipid - p.ip_id);
+    if (behind == 0 || (h.copy_counts_up && behind <= kIpIdStep)) return RaceCheck::kQuiet;
   }
   return RaceCheck::kRevealed;
 }

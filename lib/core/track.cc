@@ -36,10 +36,12 @@ void observe_sender(FlowEntry& f, int side, const PacketView& p) {
     s.ttl_min = std::min(s.ttl_min, p.ttl);
     s.ttl_max = std::max(s.ttl_max, p.ttl);
     if (p.ip_version == 4) {
+      // The same ID twice in a row is a copy (a tap that duplicates), a
+      // constant, or Linux's 0: no vote either way (none is a counter).
       const uint16_t step = static_cast<uint16_t>(p.ip_id - s.ipid_last);
       if (step != 0 && step <= kIpIdStep) {
         if (s.ipid_increments() < 15) s.ipid_votes += 1;
-      } else if (step != 0 || p.ip_id != 0) {
+      } else if (step != 0) {
         if (s.ipid_others() < 15) s.ipid_votes += 0x10;
       }
     }
@@ -50,6 +52,7 @@ void observe_sender(FlowEntry& f, int side, const PacketView& p) {
   }
   s.packets = sat_inc(s.packets);
   s.auth |= p.opt.auth;
+  if (p.has(kSyn)) s.auth_syn |= p.opt.auth;
   if (p.opt.has_timestamp) {
     if (!s.has(DirState::kTsSeen) || seq_geq(p.opt.tsval, s.ts_last)) s.ts_last = p.opt.tsval;
     s.set(DirState::kTsSeen);
@@ -178,7 +181,7 @@ TrackNote track_segment(FlowEntry& f, int side, const PacketView& p, uint32_t no
       observe_sender(f, side, p);
       return note;
     }
-    if (f.phase == Phase::kEstablished || f.phase == Phase::kHalfClosed) {
+    if ((f.phase == Phase::kEstablished || f.phase == Phase::kHalfClosed) && !f.probe_start()) {
       // A SYN inside a live connection is answered with a challenge ACK
       // and changes nothing (RFC 5961 4.2): restarting tracking here would
       // let a forged SYN launder the forged reset that follows it.

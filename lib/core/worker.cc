@@ -53,7 +53,8 @@ Worker::Worker(const WorkerParams& params)
       incidents_(params.incidents, params.index),
       // Per reset at most an evicted incident's end, a start, the reset, a
       // report, and a revision with the same; then expiry's reports.
-      events_capacity_(8u * kMaxBurst + params.hold.max_packets + params.incidents.capacity) {
+      events_capacity_(8u * kMaxBurst + params.hold.max_packets +
+                       2u * std::clamp<uint32_t>(params.incidents.capacity, 1, 1024)) {
   events_.reserve(events_capacity_);
   incident_events_.reserve(params.incidents.capacity);
   table_.set_release_hook(&Worker::on_flow_freed, this);
@@ -245,7 +246,6 @@ const Rule* Worker::rule_for(const PacketView& p, const FlowEntry* f, int side,
 Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey& key,
                                uint64_t hash, int side, uint32_t now_ms, uint64_t now_ns) {
   ++counters_.rst_total;
-  if (f != nullptr && f->history != 0) resolve_hold(p, *f, side, now_ns, frame_index_);
 
   // Decide step 1: what the judge may look at, and the rule.
   RstContext ctx;
@@ -309,6 +309,18 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
       f != nullptr && f->history != 0 && history_[f->history].event.incident.id != 0;
   RstEvent other;  // the earlier reset's update, written after this one's event
   Label other_was = Label::legit;
+  // A reset held for this sender, and now another from it. Discarded, it
+  // changes nothing; tied to the held one (a burst) it shows the held one
+  // forged (revised and dropped below); legitimate, it releases the held
+  // one first (order kept: a closing stack's second reset); otherwise the
+  // hold runs on.
+  if (f != nullptr && f->history != 0 && history_[f->history].hold != 0 && !v.discarded &&
+      !v.evidence.has(Evidence::burst) && v.label == Label::legit) {
+    const RstHistory& held_on = history_[f->history];
+    if (holds_[held_on.hold - 1].side == side) {
+      end_hold(held_on.hold - 1, Disposition::kForward, frame_index_, f, now_ms);
+    }
+  }
   if (f != nullptr && !v.discarded) {
     // Resets toward both ends, or a burst from two stacks: the earlier
     // reset is revised too.
@@ -327,7 +339,13 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
     if (h == nullptr) e.limits |= kLimitHistoryPool;
   }
   bool will_hold = false;
-  if (action == Action::hold) {
+  if (action == Action::hold && h != nullptr && h->hold != 0) {
+    // Another reset of this connection is held already (and this one did
+    // not release it): whatever the held one turns out to be, this one is
+    // not needed (genuine, the held one ends the connection; forged, so is
+    // this): dropped.
+    action = Action::drop;
+  } else if (action == Action::hold) {
     will_hold = h != nullptr && !holds_.full() && h->hold == 0;
     if (!will_hold) {
       // No flow to wait on, no history to link it, or the queue is full:
@@ -342,9 +360,11 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
   const bool member = v.label != Label::legit;
   if (member) {
     joined = join_incident(e, f, Label::legit,
-                           f != nullptr && !v.discarded && !connection_in_incident);
+                           f != nullptr && !v.discarded && !connection_in_incident,
+                           /*may_open=*/!v.discarded);
+    e.sampled_out = !joined.write;
   }
-  if (revised_other) joined_other = join_incident(other, f, other_was, other.incident.id == 0);
+  if (revised_other) joined_other = join_update(other, f, other_was);
   if (h != nullptr) h->event = e;
   count_verdict(v, action);
   const bool allowed = (!member || joined.write) && emit_allowed(p, rule, rule_index, v, now_ms);
@@ -446,6 +466,13 @@ RstHistory* Worker::record_history(const PacketView& p, FlowEntry& f, const Flow
   h.side_seq[side] = p.seq;
   h.side_ttl[side] = p.ttl;
   h.side_ipid[side] = p.ip_id;
+  {
+    const DirState& d = f.dir[side];
+    const bool counts_up = p.ip_version == 4 && d.packets >= 4 && d.ipid_increments() >= 3 &&
+                           d.ipid_increments() > 2 * d.ipid_others();
+    h.copy_ipid = p.ip_version == 4 && d.packets > 0 ? d.ipid_last : 0;
+    h.copy_counts_up = counts_up;
+  }
   h.side_reply[side] = v.reply;
   h.side_forged[side] = v.label == Label::forged;
   h.event = e;
@@ -529,12 +556,8 @@ void Worker::resolve_hold(const PacketView& p, FlowEntry& f, int side, uint64_t 
   if (h.hold == 0) return;
   const uint32_t slot = h.hold - 1;
   const Held& held = holds_[slot];
-  if (side != held.side) return;
+  if (side != held.side || p.has(kRst)) return;  // resets: handle_rst, once judged
   const uint32_t now_ms = clock_ms(now_ns);
-  if (p.has(kRst)) {
-    end_hold(slot, Disposition::kForward, frame, &f, now_ms);
-    return;
-  }
   // Whether the held reset is still the newest one on the connection (a
   // reset toward the other end may have come since).
   const bool newest = held.resets == h.resets;
@@ -545,7 +568,7 @@ void Worker::resolve_hold(const PacketView& p, FlowEntry& f, int side, uint64_t 
   mark_forged(u);
   u.action = Action::drop;  // held, so really dropped
   ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];
-  emit_member(u, join_incident(u, &f, was, u.incident.id == 0), true);
+  emit_member(u, join_update(u, &f, was), true);
   if (newest) {
     h.race_open = false;
     h.event = u;
@@ -581,15 +604,21 @@ void Worker::flush_holds(bool drop) {
   incident_events_.clear();
 }
 
+// A revision to forged: written whenever the event it revises was (a log
+// that showed the reset held or passed must show what became of it).
+IncidentTable::Join Worker::join_update(RstEvent& u, const FlowEntry* f, Label was) {
+  IncidentTable::Join j = join_incident(u, f, was, u.incident.id == 0 || !u.sampled_out, true);
+  u.sampled_out = !j.write;
+  return j;
+}
+
 IncidentTable::Join Worker::join_incident(RstEvent& e, const FlowEntry* f, Label was,
-                                          bool first_of_connection) {
+                                          bool first_of_connection, bool may_open) {
   const bool was_member = e.incident.id != 0;
-  IncidentTable::Join j =
-      incidents_.join(e, f != nullptr && f->two_way(), was, was_member, first_of_connection);
+  IncidentTable::Join j = incidents_.join(e, f != nullptr && f->two_way(), was, was_member,
+                                          first_of_connection, may_open);
   if (j.started) ++counters_.incident_started;
-  if (j.ended_one && j.ended.incident.state == IncidentState::kEvicted) {
-    ++counters_.incident_evicted;
-  }
+  if (j.evicted) ++counters_.incident_evicted;
   return j;
 }
 
@@ -627,7 +656,7 @@ void Worker::watch_race(const PacketView& p, FlowEntry& f, int side, uint32_t no
   u.action = u.label == Label::legit ? h.event.action : Action::alert;  // forwarded already
   IncidentTable::Join joined;
   const bool member = u.label != Label::legit;
-  if (member) joined = join_incident(u, &f, was, u.incident.id == 0);
+  if (member) joined = join_update(u, &f, was);
   h.event = u;
   ++counters_.rst_evidence[static_cast<int>(Evidence::data_after_rst)];
   if (member) {

@@ -117,7 +117,8 @@ class Worker {
   // A member of an incident (a flagged reset, or a revision to forged):
   // joins it (sets its incident id) ...
   IncidentTable::Join join_incident(RstEvent& e, const FlowEntry* f, Label was,
-                                    bool first_of_connection);
+                                    bool first_of_connection, bool may_open);
+  IncidentTable::Join join_update(RstEvent& u, const FlowEntry* f, Label was);
   // ... and is emitted with what the join decided, in order: an evicted
   // incident's end, the start, the member (if sampled in and `allowed`),
   // a report due.

@@ -147,7 +147,7 @@ def check(name, events, exp, failures):
             failures.append(f"{name}: #{e['pkt_num']} imitates {ev.get('imitates')} with label {ev['label']}")
     for key in ("validity", "cause", "imitates"):
         if key in exp and v.get(key) != exp[key]:
-            failures.append(f"{name}: {key} {v[key]}, want {exp[key]} ({v})")
+            failures.append(f"{name}: {key} {v.get(key)}, want {exp[key]} ({v})")
     for ev in exp.get("evidence", []):
         if ev not in v["evidence"]:
             failures.append(f"{name}: evidence {v['evidence']} lacks {ev}")
@@ -212,7 +212,8 @@ def check_incidents(name, events, incidents, failures):
     members = {}
     for e in events:
         iid = e.get("incident_id")
-        if e["event_type"] == "rst" and e["verdict"]["label"] != "legit" and iid is None:
+        discarded = {"insertion", "auth_mismatch"} & set(e["verdict"]["evidence"])
+        if e["event_type"] == "rst" and e["verdict"]["label"] != "legit" and iid is None and not discarded:
             failures.append(f"{name}: flagged reset #{e['pkt_num']} has no incident_id")
         if iid is not None:
             if e["event_type"] == "rst" and e["verdict"]["label"] == "legit":
@@ -225,9 +226,11 @@ def check_incidents(name, events, incidents, failures):
     for iid, states in by_id.items():
         if states[0] != "start" or states[-1] not in ("end", "evicted") or states.count("start") != 1:
             failures.append(f"{name}: incident {iid} states {states}")
-    for iid in members:
-        if iid not in by_id:
-            failures.append(f"{name}: incident {iid} named by events has no incident event")
+    for iid, pkts in members.items():
+        if iid not in by_id and len(pkts) > 1:
+            failures.append(f"{name}: incident {iid} of {len(pkts)} resets has no incident event")
+        if iid in by_id and len(pkts) < 2 and not any(i["incident"]["events_sampled"] for i in incidents):
+            failures.append(f"{name}: incident {iid} announced for one reset")
     for inc in incidents:
         i = inc["incident"]
         if i["state"] == "end" and i["events_sampled"] == 0 and i["resets"] != len(members.get(inc["incident_id"], ())):

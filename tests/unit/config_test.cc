@@ -133,6 +133,7 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.flow.timeouts.closed_ns, b.flow.timeouts.closed_ns);
   EXPECT_EQ(a.judge.ttl_tolerance, b.judge.ttl_tolerance);
   EXPECT_EQ(a.judge.ttl_gap, b.judge.ttl_gap);
+  EXPECT_EQ(a.incidents, b.incidents);
   EXPECT_EQ(a.judge.insertion_max_ttl, b.judge.insertion_max_ttl);
   EXPECT_EQ(a.judge.verify_checksums, b.judge.verify_checksums);
   EXPECT_EQ(a.judge.race_window_ns, b.judge.race_window_ns);
@@ -613,6 +614,8 @@ TEST(ConfigErrors, OutOfRange) {
        "flow_table.capacity: must be between 1 and 268435456, got 99999999999999999999999"},
       {"judge:\n  ttl_tolerance: 65\n", 2, 18,
        "judge.ttl_tolerance: must be between 0 and 64, got 65"},
+      {"judge:\n  ttl_tolerance: 4\n  ttl_gap: 4\n", 3, 12,
+       "judge.ttl_gap: must be 0 or greater than judge.ttl_tolerance (4), got 4"},
       {"judge:\n  insertion_max_ttl: 256\n", 2, 22,
        "judge.insertion_max_ttl: must be between 0 and 255, got 256"},
       {"judge:\n  sweep:\n    resets: 1\n", 3, 13, "judge.sweep.resets: must be at least 2, got 1"},

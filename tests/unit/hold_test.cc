@@ -159,22 +159,66 @@ TEST(Hold, SilenceReleasesTheResetInOrder) {
   EXPECT_EQ(box.worker.counters().pkt_forwarded, box.worker.counters().pkt_total);
 }
 
-TEST(Hold, ASecondResetFromTheSenderReleasesTheFirstBeforeIt) {
+// A second reset from the held one's sender is judged first. Legitimate,
+// it releases the held one before itself (a closing stack's second reset).
+TEST(Hold, ALegitimateSecondResetReleasesTheFirstBeforeIt) {
+  HeldReset s;
+  // The held one: exact, but 5 hops off the server's TTL (suspicious).
+  SegmentSpec held = s.conn.segment(kServer, kRst | kAck);
+  held.ttl = static_cast<uint8_t>(held.ttl - 5);
+  scenario::Capture cap(s.cap.now_ns());
+  cap.add(held);
+  const scenario::Packet first = cap.packets().back();
+  Box box(hold_params());
+  for (const auto& p : s.before) box.feed(p);
+  ASSERT_EQ(box.feed(first), Disposition::kHold);
+  cap.advance_ms(20);  // not a burst
+  cap.add(s.conn.segment(kServer, kRst | kAck));  // the server's own, same seq
+  const scenario::Packet& second = cap.packets().back();
+  EXPECT_EQ(box.feed(second), Disposition::kForward);
+  EXPECT_EQ(box.events.back().label, Label::legit);
+  const auto first_pos = std::find(box.sent.begin(), box.sent.end(), &first);
+  const auto second_pos = std::find(box.sent.begin(), box.sent.end(), &second);
+  ASSERT_NE(first_pos, box.sent.end());
+  ASSERT_NE(second_pos, box.sent.end());
+  EXPECT_LT(first_pos, second_pos);
+  EXPECT_TRUE(box.dropped.empty());
+}
+
+// Not legitimate (here: another seq, seq_change), it neither releases the
+// held one nor waits beside it: dropped; the held one runs its course.
+TEST(Hold, ASuspiciousSecondResetIsDroppedWhileTheFirstIsHeld) {
   HeldReset s;
   Box box(hold_params());
   for (const auto& p : s.before) box.feed(p);
   ASSERT_EQ(box.feed(s.rst), Disposition::kHold);
   s.cap.advance_ms(1);
-  SegmentSpec again = s.conn.segment(kServer, kRst | kAck);
-  s.cap.add(again);
+  s.cap.add(s.conn.segment(kServer, kRst | kAck));
   const scenario::Packet& second = s.cap.packets().back();
-  box.feed(second);
-  // The first reset left before the second one was decided on.
-  const auto first_pos = std::find(box.sent.begin(), box.sent.end(), &s.rst);
-  ASSERT_NE(first_pos, box.sent.end());
-  const auto second_pos = std::find(box.sent.begin(), box.sent.end(), &second);
-  if (second_pos != box.sent.end()) EXPECT_LT(first_pos, second_pos);
-  EXPECT_TRUE(box.dropped.empty() || box.dropped[0] != &s.rst);
+  EXPECT_EQ(box.feed(second), Disposition::kDrop);
+  EXPECT_NE(box.events.back().label, Label::legit);
+  EXPECT_EQ(box.events.back().action, Action::drop);
+  EXPECT_EQ(std::find(box.sent.begin(), box.sent.end(), &s.rst), box.sent.end());
+  EXPECT_EQ(box.worker.counters().hold_overflow, 0u);
+  box.expire(s.cap.now_ns() + 200 * kNsPerMs);  // silence: released as judged
+  EXPECT_NE(std::find(box.sent.begin(), box.sent.end(), &s.rst), box.sent.end());
+}
+
+// A discarded second reset (bad checksum) changes nothing about the hold.
+TEST(Hold, ADiscardedSecondResetLeavesTheHoldAlone) {
+  HeldReset s;
+  Box box(hold_params());
+  for (const auto& p : s.before) box.feed(p);
+  ASSERT_EQ(box.feed(s.rst), Disposition::kHold);
+  s.cap.advance_ms(1);
+  SegmentSpec bad = s.conn.segment(kServer, kRst | kAck);
+  bad.corrupt_tcp_checksum = true;
+  s.cap.add(bad);
+  box.feed(s.cap.packets().back());
+  EXPECT_TRUE(box.events.back().evidence.has(Evidence::insertion));
+  EXPECT_EQ(std::find(box.sent.begin(), box.sent.end(), &s.rst), box.sent.end());
+  EXPECT_TRUE(std::find(box.dropped.begin(), box.dropped.end(), &s.rst) == box.dropped.end());
+  EXPECT_EQ(box.worker.counters().rst_held, 1u);
 }
 
 TEST(Hold, AFullQueueForwardsAndCounts) {

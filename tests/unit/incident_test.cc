@@ -204,11 +204,14 @@ TEST(Incidents, IdleEndsAnIncidentAndTargetsSeparateThem) {
     c->data(kServer, 100);
     c->ack(kClient);
   }
-  cap.add(a.forge_rst(kServer));
-  cap.add(b.forge_rst(kServer));
+  for (int i = 0; i < 2; ++i) {  // two resets each: announced incidents
+    cap.add(a.forge_rst(kServer));
+    cap.add(b.forge_rst(kServer));
+  }
   cap.advance_ms(31'000);  // past idle (30 s)
   a.data(kClient, 10);
   a.ack(kServer);
+  cap.add(a.forge_rst(kServer));
   cap.add(a.forge_rst(kServer));
   Feed run(params());
   run.feed(cap.packets());
@@ -240,6 +243,7 @@ TEST(Incidents, CapacityEvictsTheQuietest) {
   }
   for (auto& c : conns) {
     cap.add(c.forge_rst(kServer));
+    cap.add(c.forge_rst(kServer));
     cap.advance_ms(1);
   }
   WorkerParams p = params();
@@ -248,7 +252,7 @@ TEST(Incidents, CapacityEvictsTheQuietest) {
   run.feed(cap.packets());
   const auto evicted = run.incidents(IncidentState::kEvicted);
   ASSERT_EQ(evicted.size(), 1u);
-  EXPECT_EQ(evicted[0].incident.resets, 1u);
+  EXPECT_EQ(evicted[0].incident.resets, 2u);
   EXPECT_EQ(run.worker.counters().incident_evicted, 1u);
   EXPECT_EQ(run.worker.incidents().open(), 2u);
   // The first target's incident went: it was quiet longest.
@@ -258,17 +262,40 @@ TEST(Incidents, CapacityEvictsTheQuietest) {
   EXPECT_EQ(evicted[0].incident.id, starts[0].incident.id);
 }
 
+// A reset alone is its own record: it carries an incident id, and no
+// incident event is written for it (one event, not three).
+TEST(Incidents, ALoneResetIsAnnouncedByNothing) {
+  scenario::Capture cap;
+  scenario::Conn c(cap, scenario::ConnOptions{}, "10.1.0.10", 40000, "10.2.0.20", 443);
+  c.handshake();
+  c.data(kClient, 100);
+  c.data(kServer, 100);
+  c.ack(kClient);
+  cap.add(c.forge_rst(kServer));
+  Feed run(params());
+  run.feed(cap.packets());
+  run.finish();
+  ASSERT_EQ(run.events.size(), 1u);
+  EXPECT_EQ(run.events[0].type, EventType::kRst);
+  EXPECT_NE(run.events[0].incident.id, 0u);
+  EXPECT_EQ(run.worker.counters().incident_started, 0u);
+  EXPECT_EQ(run.worker.incidents().open(), 0u);
+}
+
 // A legitimate reset never joins one.
 TEST(Incidents, LegitimateResetsStayOut) {
+  int checked = 0;
   for (const auto& s : scenario::all_scenarios()) {
     if (s.name.rfind("abortive_close", 0) != 0 && s.name.rfind("port_closed", 0) != 0) continue;
     SCOPED_TRACE(s.name);
+    ++checked;
     Feed run(params());
     run.feed(s.capture.packets());
     run.finish();
     EXPECT_TRUE(run.of(EventType::kIncident).empty());
     for (const RstEvent& e : run.events) EXPECT_EQ(e.incident.id, 0u);
   }
+  EXPECT_GE(checked, 2);
 }
 
 TEST(Incidents, EventJsonNamesTheIncident) {

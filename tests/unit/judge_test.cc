@@ -239,6 +239,11 @@ void burst_before(RstContext& ctx, RstHistory& h, uint8_t ttl, uint16_t ipid, ui
   h.resets_in_window = 1;
 }
 
+// Both SYNs and every segment since carried `auth` (a BGP session).
+void sign(FlowEntry& f, uint8_t auth) {
+  for (DirState& d : f.dir) d.auth = d.auth_syn = auth;
+}
+
 // A flow begun by the client's stealth probe (`flags`, neither SYN nor
 // ACK) to a closed port: only the probe seen, as the tracker leaves it.
 void stealth_probe(FlowEntry& f, uint8_t flags) {
@@ -664,16 +669,30 @@ std::vector<Case> cases() {
        .cause = C::idle_timeout},
       // ---- TCP-MD5 / TCP-AO: presence against the connection's ----
       {.name = "auth_md5_missing",
-       .flow = [](FlowEntry& f) { f.dir[kClientSide].auth = f.dir[kServerSide].auth = kAuthMd5; },
+       .flow = [](FlowEntry& f) { sign(f, kAuthMd5); },
        .evidence = {E::auth_mismatch},
        .label = L::forged,
        .cause = C::injected,
        .accepted = false},
       {.name = "auth_md5_present",
-       .flow = [](FlowEntry& f) { f.dir[kClientSide].auth = f.dir[kServerSide].auth = kAuthMd5; },
+       .flow = [](FlowEntry& f) { sign(f, kAuthMd5); },
        .rst = [](PacketView& p) { p.opt.auth = kAuthMd5; }},
-      {.name = "auth_md5_one_direction_seen",  // a tap that sees only the client's
-       .flow = [](FlowEntry& f) { f.dir[kClientSide].auth = kAuthMd5; },
+      // One injected segment with an MD5 option does not make the genuine
+      // reset after it "unsigned": the SYNs (or both directions) decide.
+      {.name = "auth_from_one_segment_is_not_enough",
+       .flow = [](FlowEntry& f) { f.dir[kClientSide].auth = kAuthMd5; }},
+      {.name = "auth_from_one_syn_is_not_enough",
+       .flow = [](FlowEntry& f) {
+         f.dir[kClientSide].auth = kAuthMd5;
+         f.dir[kClientSide].auth_syn = kAuthMd5;
+       }},
+      {.name = "auth_midstream_both_directions_sign",
+       .flow = [](FlowEntry& f) {
+         f.dir[kClientSide].flags &= static_cast<uint8_t>(~DirState::kSynSeen);
+         f.dir[kServerSide].flags &= static_cast<uint8_t>(~DirState::kSynSeen);
+         f.set(FlowEntry::kMidstream);
+         f.dir[kClientSide].auth = f.dir[kServerSide].auth = kAuthMd5;
+       },
        .evidence = {E::auth_mismatch},
        .label = L::forged,
        .cause = C::injected,
@@ -685,25 +704,22 @@ std::vector<Case> cases() {
        .cause = C::injected,
        .accepted = false},
       {.name = "auth_ao_present",
-       .flow = [](FlowEntry& f) { f.dir[kClientSide].auth = f.dir[kServerSide].auth = kAuthAo; },
+       .flow = [](FlowEntry& f) { sign(f, kAuthAo); },
        .rst = [](PacketView& p) { p.opt.auth = kAuthAo; }},
       {.name = "auth_md5_on_an_ao_connection",
-       .flow = [](FlowEntry& f) { f.dir[kClientSide].auth = f.dir[kServerSide].auth = kAuthAo; },
+       .flow = [](FlowEntry& f) { sign(f, kAuthAo); },
        .rst = [](PacketView& p) { p.opt.auth = kAuthMd5; },
        .evidence = {E::auth_mismatch},
        .label = L::forged,
        .cause = C::injected,
        .accepted = false},
-      {.name = "auth_ao_missing_in_syn_sent",
+      {.name = "auth_unsigned_answer_in_syn_sent_is_not_judged",  // one SYN: not enough
        .flow = [](FlowEntry& f) {
          syn_sent(f);
-         f.dir[kClientSide].auth = kAuthAo;
+         f.dir[kClientSide].auth = f.dir[kClientSide].auth_syn = kAuthAo;
        },
        .rst = syn_answer(kRst | kAck, 0),
-       .evidence = {E::auth_mismatch},
-       .label = L::forged,
-       .cause = C::injected,
-       .accepted = false},
+       .cause = C::port_closed},
       {.name = "answer_keeps_ttl_mismatch",
        .rst =
            [](PacketView& p) {
@@ -1570,12 +1586,14 @@ std::vector<Case> cases() {
          f.last_payload_side = kClientSide;
        },
        .rst = bare_at(kS),
+       .evidence = {E::ts_missing, E::rst_without_ack},
        .cause = C::half_open},
       {.name = "half_open_after_a_keepalive",
        .flow = [](FlowEntry& f) { f.dir[kClientSide].keepalives = 1; },
        .rst = bare_at(kS),
+       .evidence = {E::ts_missing, E::rst_without_ack},
        .cause = C::half_open},
-      {.name = "half_open_with_its_kernels_ip_id",  // the socketless counter
+      {.name = "half_open_with_another_ip_id_is_suspicious",  // an injector's mark too
        .flow = [](FlowEntry& f) {
          f.dir[kClientSide].snd_nxt = kC + 250;
          f.last_payload_side = kClientSide;
@@ -1584,8 +1602,10 @@ std::vector<Case> cases() {
          bare_at(kS)(p);
          p.ip_id = 0x9F2C;
        },
+       .evidence = {E::ts_missing, E::ipid_anomaly, E::rst_without_ack},
+       .label = L::suspicious,
        .cause = C::half_open},
-      {.name = "half_open_keeps_the_ttl_check",
+      {.name = "half_open_far_ttl_is_a_mismatch",  // the kernel's default TTL (GTSM)
        .flow = [](FlowEntry& f) {
          f.dir[kClientSide].snd_nxt = kC + 250;
          f.last_payload_side = kClientSide;
@@ -1594,7 +1614,7 @@ std::vector<Case> cases() {
          bare_at(kS)(p);
          p.ttl = 200;
        },
-       .evidence = {E::ttl_gap},
+       .evidence = {E::ttl_mismatch, E::ts_missing, E::rst_without_ack},
        .label = L::forged,
        .cause = C::injected,
        .accepted = false},
@@ -1694,7 +1714,9 @@ TEST(JudgeRace, LateCopiesAreQuietNewSegmentsReveal) {
   h.side = kServerSide;
   h.seq = kS;
   h.ms = kNow - 5;
-  h.side_ipid[kServerSide] = 0x540A;
+  h.side_ipid[kServerSide] = 0x540A;  // the reset's own: never trusted
+  h.copy_ipid = 0x5409;                // the sender's last segment before it
+  h.copy_counts_up = true;
   JudgeParams params;
   const auto seg = [](uint8_t flags, uint32_t seq, uint16_t len, uint16_t id) {
     PacketView p = true_rst(kServerSide);
@@ -1717,6 +1739,19 @@ TEST(JudgeRace, LateCopiesAreQuietNewSegmentsReveal) {
   EXPECT_EQ(check(seg(kFin | kAck, kS - 1, 0, 0x540B)), RaceCheck::kRevealed);
   // The injector copied the counter's next ID: the sender repeats it.
   EXPECT_EQ(check(seg(kFin | kAck, kS - 1, 0, 0x540A)), RaceCheck::kRevealed);
+  // A reset with an ID far ahead of the counter changes nothing: the
+  // sender's own last ID is the yardstick.
+  h.side_ipid[kServerSide] = 0x7000;
+  EXPECT_EQ(check(seg(kFin | kAck, kS - 1, 0, 0x540B)), RaceCheck::kRevealed);
+  EXPECT_EQ(check(seg(kAck, kS, 0, 0x540B)), RaceCheck::kRevealed);
+  // No counter shown (random IDs): only the very same ID is a copy.
+  h.copy_counts_up = false;
+  EXPECT_EQ(check(seg(kFin | kAck, kS - 1, 0, 0x5409)), RaceCheck::kQuiet);
+  EXPECT_EQ(check(seg(kAck | kPsh, kS - 100, 100, 0x5400)), RaceCheck::kRevealed);
+  h.copy_ipid = 0;
+  EXPECT_EQ(check(seg(kFin | kAck, kS - 1, 0, 0x5409)), RaceCheck::kRevealed);
+  h.copy_ipid = 0x5409;
+  h.copy_counts_up = true;
   // IP ID 0 (Linux with DF on some paths) or IPv6: no counter to read.
   EXPECT_EQ(check(seg(kFin | kAck, kS - 1, 0, 0)), RaceCheck::kRevealed);
   PacketView v6 = seg(kFin | kAck, kS - 1, 0, 0x5409);

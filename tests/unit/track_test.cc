@@ -679,7 +679,8 @@ INSTANTIATE_TEST_SUITE_P(
                       IpIdRow{"step_2049", {100, 2149, 4198}, 0, 2},
                       IpIdRow{"wraps", {0xFFFE, 0xFFFF, 0, 1}, 3, 0},
                       IpIdRow{"always_zero", {0, 0, 0, 0}, 0, 0},
-                      IpIdRow{"constant", {5, 5, 5}, 0, 2},
+                      IpIdRow{"constant", {5, 5, 5}, 0, 0},  // a copy or a constant: no vote
+                      IpIdRow{"duplicated_counter", {7, 7, 8, 8, 9, 9, 10, 10}, 3, 0},
                       IpIdRow{"backwards", {500, 499, 498}, 0, 2},
                       IpIdRow{"random", {0x1234, 0xBEEF, 0x0042, 0x9999}, 0, 3},
                       IpIdRow{"saturates", counting(7, 21, 1), 15, 0},
