@@ -142,8 +142,8 @@ struct DirState {
   uint16_t window = 0;    // last advertised window, raw (unscaled)
   uint16_t ipid_last = 0;
   uint8_t wscale : 4 = 0;  // offered shift, clamped to 14 (RFC 7323 2.3)
-  uint8_t auth : 2 = 0;      // kAuthMd5 / kAuthAo: options its segments carried
-  uint8_t auth_syn : 2 = 0;  // ... and its SYN (the judge trusts these)
+  uint8_t auth : 2 = 0;      // kAuthMd5 / kAuthAo: options any of its segments carried
+  uint8_t auth_all : 2 = 0;  // ... and every one of them (an injector can only clear it)
   uint8_t ttl_min = 0;
   uint8_t ttl_max = 0;
   uint8_t flags = 0;

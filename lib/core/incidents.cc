@@ -71,8 +71,8 @@ int IncidentTable::open_slot(uint64_t now_ns, Join& j) {
     if (slots_[i].info.last_ns < slots_[quietest].info.last_ns) quietest = static_cast<int>(i);
   }
   j.ended_one = end(quietest, IncidentState::kEvicted, now_ns, nullptr, &j.ended);
-  j.evicted = true;
-  ++evicted_;
+  j.evicted = j.ended_one;  // an unannounced one goes unremarked
+  if (j.evicted) ++evicted_;
   return quietest;
 }
 

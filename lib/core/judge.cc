@@ -35,17 +35,16 @@ bool ipid_anomalous(const DirState& s, const PacketView& rst) {
 // unsigned, RFC 2385 2.0, RFC 5925 7.3), or present where it never did (an
 // evasion: Linux drops an unexpected MD5 option, a looser monitor acts on
 // it).
-// What the connection signs with is learnt where an injector cannot set
-// it alone: from the SYNs when both were seen, else from options both
-// directions carried. (One injected segment with an MD5 option must not
-// make every genuine reset after it "unsigned".) A reset carrying an
-// option no segment of the connection carried is an evasion.
+// What the connection signs with is what every segment of both
+// directions carried (DirState::auth_all): an injector can clear that, never
+// set it, so injected segments with an MD5 option cannot make the genuine
+// resets after them "unsigned". A reset carrying an option no segment of
+// the connection carried is an evasion.
 bool auth_mismatched(const PacketView& rst, const FlowEntry& f) {
   const DirState& a = f.dir[0];
   const DirState& b = f.dir[1];
   if (a.packets == 0 && b.packets == 0) return false;
-  const bool handshake = a.has(DirState::kSynSeen) && b.has(DirState::kSynSeen);
-  const uint8_t signs = handshake ? (a.auth_syn & b.auth_syn) : (a.auth & b.auth);
+  const uint8_t signs = a.packets > 0 && b.packets > 0 ? (a.auth_all & b.auth_all) : 0;
   const uint8_t carried = a.auth | b.auth;
   if (signs != 0 && (rst.opt.auth & signs) == 0) return true;  // missing
   return rst.opt.auth != 0 && (rst.opt.auth & carried) == 0;    // unexpected
@@ -484,12 +483,12 @@ RaceCheck check_race(const PacketView& p, const RstHistory& h, int side, uint32_
   // live sender's retransmission takes a new ID; an injector that copied
   // the counter's next ID makes the sender's next segment repeat it.
   // The ID it is compared with is the sender's own last one before the
-  // reset (RstHistory::copy_ipid), never the reset's, which an injector
-  // picks: the very same ID (a copy of that segment), or, for a sender whose
-  // IDs count up, one a little behind it.
-  if (p.ip_version == 4 && h.copy_ipid != 0 && seq_leq(p.seq + p.seq_len(), h.seq)) {
-    const uint16_t behind = static_cast<uint16_t>(h.copy_ipid - p.ip_id);
-    if (behind == 0 || (h.copy_counts_up && behind <= kIpIdStep)) return RaceCheck::kQuiet;
+  // reset (RstHistory::copy_ipid, kept only for a sender whose IDs vary),
+  // never the reset's, which an injector picks: the very same ID is a copy
+  // of that segment.
+  if (p.ip_version == 4 && h.copy_ipid != 0 && p.ip_id == h.copy_ipid &&
+      seq_leq(p.seq + p.seq_len(), h.seq)) {
+    return RaceCheck::kQuiet;
   }
   return RaceCheck::kRevealed;
 }

@@ -34,12 +34,10 @@ struct RstHistory {
   uint16_t resets_in_window = 0;
   uint16_t seq_changes = 0;      // resets in the window whose seq differed
   uint8_t side = 0;              // sender side of the newest reset
-  // The IPv4 ID of that sender's last segment before the newest reset (0:
-  // none), and whether its IDs count up: a later segment of old sequence
-  // space with that very ID, or (counting up) one a little behind it, is a
-  // late copy (check_race).
+  // The IPv4 ID of that sender's last segment before the newest reset, when
+  // its IDs vary (0: not kept): a later segment of old sequence space with
+  // that very ID is a late copy (check_race).
   uint16_t copy_ipid = 0;
-  bool copy_counts_up = false;
   bool race_open = false;        // watching for data_after_rst
   bool closed_flow = false;      // the newest reset closed the connection
   Phase phase_before = Phase::kEmpty;

@@ -52,7 +52,7 @@ void observe_sender(FlowEntry& f, int side, const PacketView& p) {
   }
   s.packets = sat_inc(s.packets);
   s.auth |= p.opt.auth;
-  if (p.has(kSyn)) s.auth_syn |= p.opt.auth;
+  s.auth_all = s.packets == 1 ? p.opt.auth : (s.auth_all & p.opt.auth);
   if (p.opt.has_timestamp) {
     if (!s.has(DirState::kTsSeen) || seq_geq(p.opt.tsval, s.ts_last)) s.ts_last = p.opt.tsval;
     s.set(DirState::kTsSeen);

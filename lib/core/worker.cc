@@ -304,6 +304,7 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
   // hang off this entry), then hold it if asked and possible.
   RstHistory* h = nullptr;
   bool revised_other = false;
+  const Phase phase_at_rst = f != nullptr ? f->phase : Phase::kEmpty;
   // Whether the connection already had a member event (incident sampling).
   const bool connection_in_incident =
       f != nullptr && f->history != 0 && history_[f->history].event.incident.id != 0;
@@ -315,10 +316,14 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
   // one first (order kept: a closing stack's second reset); otherwise the
   // hold runs on.
   if (f != nullptr && f->history != 0 && history_[f->history].hold != 0 && !v.discarded &&
-      !v.evidence.has(Evidence::burst) && v.label == Label::legit) {
+      !v.evidence.has(Evidence::burst) && v.label == Label::legit && v.accepted) {
     const RstHistory& held_on = history_[f->history];
-    if (holds_[held_on.hold - 1].side == side) {
-      end_hold(held_on.hold - 1, Disposition::kForward, frame_index_, f, now_ms);
+    const uint32_t slot = held_on.hold - 1;
+    if (holds_[slot].side == side) {
+      RstEvent u = revise(holds_[slot].event, now_ns);
+      u.action = Action::pass;
+      emit(u);
+      end_hold(slot, Disposition::kForward, frame_index_, f, now_ms);
     }
   }
   if (f != nullptr && !v.discarded) {
@@ -356,6 +361,16 @@ Disposition Worker::handle_rst(const PacketView& p, FlowEntry* f, const FlowKey&
     }
   }
   e.action = action;
+  if (action == Action::drop && f != nullptr) {
+    // Dropped: the receiver never gets it, so the connection is not closed
+    // (record_history closed it for an accepted reset).
+    if (h != nullptr && h->closed_flow) {
+      f->phase = h->phase_before;
+      h->closed_flow = false;
+    } else if (h == nullptr && v.accepted) {
+      f->phase = phase_at_rst;
+    }
+  }
   IncidentTable::Join joined, joined_other;
   const bool member = v.label != Label::legit;
   if (member) {
@@ -411,8 +426,11 @@ RstEvent Worker::revise_earlier(FlowEntry& f, RstHistory& prev, Evidence tie, ui
   RstEvent u = revise(prev.event, now_ns);
   u.evidence.add(tie);
   mark_forged(u);
-  u.action = Action::alert;
-  if (prev.hold != 0) {
+  // Forwarded already, or dropped by its own action.
+  u.action = prev.event.action == Action::drop ? Action::drop : Action::alert;
+  // Held: dropped now, if the held one is the reset revised (a later reset
+  // may have been recorded since; its hold is left to its own course).
+  if (prev.hold != 0 && holds_[prev.hold - 1].resets == prev.resets) {
     end_hold(prev.hold - 1, Disposition::kDrop, frame_index_, &f, clock_ms(u.timestamp_ns));
     u.action = Action::drop;
   }
@@ -467,11 +485,10 @@ RstHistory* Worker::record_history(const PacketView& p, FlowEntry& f, const Flow
   h.side_ttl[side] = p.ttl;
   h.side_ipid[side] = p.ip_id;
   {
+    // A constant ID would make every later segment a "copy".
     const DirState& d = f.dir[side];
-    const bool counts_up = p.ip_version == 4 && d.packets >= 4 && d.ipid_increments() >= 3 &&
-                           d.ipid_increments() > 2 * d.ipid_others();
-    h.copy_ipid = p.ip_version == 4 && d.packets > 0 ? d.ipid_last : 0;
-    h.copy_counts_up = counts_up;
+    const bool ids_vary = d.ipid_increments() + d.ipid_others() >= 1;
+    h.copy_ipid = p.ip_version == 4 && ids_vary ? d.ipid_last : 0;
   }
   h.side_reply[side] = v.reply;
   h.side_forged[side] = v.label == Label::forged;
@@ -547,9 +564,9 @@ void Worker::end_hold(uint32_t slot, Disposition d, uint16_t before_frame, FlowE
 
 // A held reset's connection spoke again. From the other end: keep waiting
 // (that end has not seen the reset). From the reset's supposed sender: a
-// second reset releases the first (order kept); anything else, a SYN too,
-// means the sender is alive, so the held reset was forged: dropped, and
-// said so.
+// second reset is judged first (handle_rst settles the hold); anything
+// else, a SYN too, means the sender is alive, so the held reset was
+// forged: dropped, and said so.
 void Worker::resolve_hold(const PacketView& p, FlowEntry& f, int side, uint64_t now_ns,
                           uint16_t frame) {
   RstHistory& h = history_[f.history];
@@ -653,7 +670,9 @@ void Worker::watch_race(const PacketView& p, FlowEntry& f, int side, uint32_t no
   } else {
     u.label = l;
   }
-  u.action = u.label == Label::legit ? h.event.action : Action::alert;  // forwarded already
+  // Forwarded already (alert), unless its own action dropped it.
+  u.action = u.label == Label::legit || h.event.action == Action::drop ? h.event.action
+                                                                        : Action::alert;
   IncidentTable::Join joined;
   const bool member = u.label != Label::legit;
   if (member) joined = join_update(u, &f, was);

@@ -31,6 +31,8 @@ import struct
 import sys
 import time
 
+from attacker import csum  # the Internet checksum (RFC 1071), shared with the attacker
+
 
 def out(line):
     sys.stdout.write(line + "\n")
@@ -138,22 +140,13 @@ def client(args):
 PROBES = {"fin": 0x01, "null": 0x00, "xmas": 0x01 | 0x08 | 0x20}
 
 
-def checksum(data):
-    if len(data) % 2:
-        data += b"\0"
-    s = sum(struct.unpack("!%dH" % (len(data) // 2), data))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
-
-
 def scan(args):
     src = args.src
     flags = PROBES[args.probe]
     seq = 0x1234567 + args.sport
     hdr = struct.pack("!HHIIBBHHH", args.sport, args.port, seq, 0, 5 << 4, flags, 1024, 0, 0)
     pseudo = struct.pack("!4s4sBBH", socket.inet_aton(src), socket.inet_aton(args.dst), 0, 6, len(hdr))
-    hdr = hdr[:16] + struct.pack("!H", checksum(pseudo + hdr)) + hdr[18:]
+    hdr = hdr[:16] + struct.pack("!H", csum(pseudo + hdr)) + hdr[18:]
     s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
     s.sendto(hdr, (args.dst, 0))
     want_ack = (seq + (1 if flags & 0x01 else 0)) & 0xFFFFFFFF

@@ -177,6 +177,10 @@ TEST(Hold, ALegitimateSecondResetReleasesTheFirstBeforeIt) {
   const scenario::Packet& second = cap.packets().back();
   EXPECT_EQ(box.feed(second), Disposition::kForward);
   EXPECT_EQ(box.events.back().label, Label::legit);
+  // The held one's release is on record, before the second's event.
+  ASSERT_GE(box.events.size(), 3u);
+  EXPECT_EQ(box.events[box.events.size() - 2].type, EventType::kRstUpdate);
+  EXPECT_EQ(box.events[box.events.size() - 2].action, Action::pass);
   const auto first_pos = std::find(box.sent.begin(), box.sent.end(), &first);
   const auto second_pos = std::find(box.sent.begin(), box.sent.end(), &second);
   ASSERT_NE(first_pos, box.sent.end());
@@ -200,6 +204,13 @@ TEST(Hold, ASuspiciousSecondResetIsDroppedWhileTheFirstIsHeld) {
   EXPECT_EQ(box.events.back().action, Action::drop);
   EXPECT_EQ(std::find(box.sent.begin(), box.sent.end(), &s.rst), box.sent.end());
   EXPECT_EQ(box.worker.counters().hold_overflow, 0u);
+  // The dropped one (exact) closed nothing: a SYN from the receiver's side
+  // is no new connection that would release the held reset.
+  s.cap.advance_ms(1);
+  s.cap.add(s.conn.segment(kClient, kSyn));
+  box.feed(s.cap.packets().back());
+  EXPECT_EQ(std::find(box.sent.begin(), box.sent.end(), &s.rst), box.sent.end());
+  EXPECT_EQ(box.worker.counters().flow_reused, 0u);
   box.expire(s.cap.now_ns() + 200 * kNsPerMs);  // silence: released as judged
   EXPECT_NE(std::find(box.sent.begin(), box.sent.end(), &s.rst), box.sent.end());
 }

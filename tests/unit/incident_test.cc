@@ -64,6 +64,14 @@ struct Feed {
   std::vector<RstEvent> events;
 };
 
+// A connection with data both ways, as the tracker likes them.
+void exchange(scenario::Conn& c) {
+  c.handshake();
+  c.data(kClient, 100);
+  c.data(kServer, 100);
+  c.ack(kClient);
+}
+
 WorkerParams params() {
   WorkerParams p;
   p.flow.capacity = 1024;
@@ -198,12 +206,7 @@ TEST(Incidents, IdleEndsAnIncidentAndTargetsSeparateThem) {
   scenario::Capture cap;
   scenario::Conn a(cap, scenario::ConnOptions{}, "10.1.0.10", 40000, "10.2.0.20", 443);
   scenario::Conn b(cap, scenario::ConnOptions{}, "10.1.0.11", 40001, "10.2.0.21", 443);
-  for (scenario::Conn* c : {&a, &b}) {
-    c->handshake();
-    c->data(kClient, 100);
-    c->data(kServer, 100);
-    c->ack(kClient);
-  }
+  for (scenario::Conn* c : {&a, &b}) exchange(*c);
   for (int i = 0; i < 2; ++i) {  // two resets each: announced incidents
     cap.add(a.forge_rst(kServer));
     cap.add(b.forge_rst(kServer));
@@ -236,10 +239,7 @@ TEST(Incidents, CapacityEvictsTheQuietest) {
   for (int i = 0; i < 3; ++i) {
     conns.emplace_back(cap, scenario::ConnOptions{}, "10.1.0." + std::to_string(10 + i),
                        static_cast<uint16_t>(40000 + i), "10.2.0." + std::to_string(20 + i), 443);
-    conns.back().handshake();
-    conns.back().data(kClient, 100);
-    conns.back().data(kServer, 100);
-    conns.back().ack(kClient);
+    exchange(conns.back());
   }
   for (auto& c : conns) {
     cap.add(c.forge_rst(kServer));
@@ -267,10 +267,7 @@ TEST(Incidents, CapacityEvictsTheQuietest) {
 TEST(Incidents, ALoneResetIsAnnouncedByNothing) {
   scenario::Capture cap;
   scenario::Conn c(cap, scenario::ConnOptions{}, "10.1.0.10", 40000, "10.2.0.20", 443);
-  c.handshake();
-  c.data(kClient, 100);
-  c.data(kServer, 100);
-  c.ack(kClient);
+  exchange(c);
   cap.add(c.forge_rst(kServer));
   Feed run(params());
   run.feed(cap.packets());
