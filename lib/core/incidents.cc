@@ -128,6 +128,7 @@ IncidentTable::Join IncidentTable::join(RstEvent& e, bool two_way, Label was, bo
   Incident& in = slots_[slot];
   IncidentInfo& info = in.info;
   e.incident.id = info.id;
+  j.slot = slot;
 
   // Counts: a reset once, by its latest verdict.
   if (!was_member) {
@@ -197,6 +198,12 @@ IncidentTable::Join IncidentTable::join(RstEvent& e, bool two_way, Label was, bo
     in.changed = false;
   }
   return j;
+}
+
+void IncidentTable::unwritten(const Join& j, uint64_t id) {
+  if (j.slot < 0 || tags_[j.slot] == 0 || slots_[j.slot].info.id != id) return;
+  IncidentInfo& info = slots_[j.slot].info;
+  if (info.written > 0) --info.written;
 }
 
 RstEvent IncidentTable::report(const Incident& in, IncidentState state, uint64_t now_ns) const {

@@ -43,6 +43,7 @@ class IncidentTable {
     bool ended_one = false;      // an announced incident ended first (gone quiet, or
                                  // evicted: ended.incident.state says): emit `ended`
     bool evicted = false;        // an incident was evicted to make room (counted)
+    int slot = -1;               // the member's incident (for unwritten())
     RstEvent report;
     RstEvent ended;
   };
@@ -60,6 +61,10 @@ class IncidentTable {
   // incident but never opens one (a flood of them makes no incidents).
   Join join(RstEvent& e, bool two_way, Label was = Label::legit, bool was_member = false,
             bool first_of_connection = false, bool may_open = true);
+
+  // A member event join() let through was then held back by the worker's
+  // budget or a rate limit: not written after all (no longer counted so).
+  void unwritten(const Join& j, uint64_t id);
 
   // Ends incidents quiet for `idle` (their end events are appended to
   // `out`) and appends the ongoing reports due. Cheap when none is open.

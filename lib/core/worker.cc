@@ -646,6 +646,8 @@ void Worker::emit_member(const RstEvent& e, const IncidentTable::Join& j, bool a
     ++counters_.event_sampled;
   } else if (allowed) {
     emit(e);
+  } else {
+    incidents_.unwritten(j, e.incident.id);  // the budget held it back (counted there)
   }
   if (j.report_due) emit(j.report);
 }

@@ -88,7 +88,11 @@ void format_incident_json(const RstEvent& e, std::string& out) {
   const double secs = incident_seconds(in);
   out += fmt::format(R"("incident":{{"state":"{}",)",
                      kIncidentStateNames[static_cast<int>(in.state)]);
-  if (in.pair) {
+  if (in.pair && e.src == e.dst) {  // one address at both ends (loopback): one key
+    out += fmt::format(R"("target":{{"hosts":["{}","{}"]}},"toward":{{"{}":{}}},)",
+                       format_ip(e.src), format_ip(e.dst), format_ip(e.src),
+                       in.toward_src + in.toward_dst);
+  } else if (in.pair) {
     out += fmt::format(R"("target":{{"hosts":["{}","{}"]}},"toward":{{"{}":{},"{}":{}}},)",
                        format_ip(e.src), format_ip(e.dst), format_ip(e.src), in.toward_src,
                        format_ip(e.dst), in.toward_dst);

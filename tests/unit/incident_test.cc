@@ -169,6 +169,24 @@ TEST(Incidents, SamplingWritesOneInN) {
   EXPECT_EQ(ends[0].incident.resets, 1000u);
 }
 
+// The worker's event budget holds some member events back: the incident
+// counts what was written, not what sampling let through.
+TEST(Incidents, EventsWrittenAreTheOnesWritten) {
+  const scenario::Capture cap = big_sweep(40);
+  WorkerParams p = params();
+  p.incidents.sample_every = 1;   // sampling lets every one through ...
+  p.max_events_per_second = 3;    // ... the budget does not
+  Feed run(p);
+  run.feed(cap.packets());
+  run.finish();
+  const auto ends = run.incidents(IncidentState::kEnd);
+  ASSERT_EQ(ends.size(), 1u);
+  EXPECT_EQ(ends[0].incident.resets, 40u);
+  EXPECT_EQ(ends[0].incident.written, run.of(EventType::kRst).size());
+  EXPECT_EQ(run.of(EventType::kRst).size(), 3u);
+  EXPECT_EQ(run.worker.counters().event_over_budget, 37u);
+}
+
 // A blocker resetting both ends: one incident, the earlier reset joining
 // through its revision.
 TEST(Incidents, ResetsToBothEndsAreOneIncident) {
