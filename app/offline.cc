@@ -40,6 +40,15 @@ int run_offline(const Options& options, const config::Config& cfg) {
     spdlog::error("{}", error);
     return 1;
   }
+  // A capture of a link type rstguard cannot read is refused, not "judged"
+  // as 0 resets. (In pcapng, records of another interface's unsupported
+  // type are counted: parse.unsupported_link, in the summary.)
+  if (!link_type_supported(normalize_link_type(reader->link_type()))) {
+    spdlog::error("{}: link type {} is not one rstguard reads (Ethernet 1, raw IP 101/12/14, "
+                  "Linux cooked 113 and 276, BSD loopback 0 and 108)",
+                  options.read_path, reader->link_type());
+    return 1;
+  }
   std::unique_ptr<CaptureWriter> writer;
   if (!options.write_path.empty()) {
     writer = CaptureWriter::open(options.write_path, reader->link_type(), &error);

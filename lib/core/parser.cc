@@ -294,6 +294,19 @@ bool parse_fast(const uint8_t* frame, uint32_t len, uint32_t wire_len, PacketVie
 }
 }  // namespace
 
+bool link_type_supported(uint16_t link_type) {
+  switch (static_cast<LinkType>(link_type)) {
+    case LinkType::kNull:
+    case LinkType::kEthernet:
+    case LinkType::kRaw:
+    case LinkType::kLoop:
+    case LinkType::kLinuxSll:
+    case LinkType::kLinuxSll2:
+      return true;
+  }
+  return false;
+}
+
 std::string_view parse_result_name(ParseResult r) { return kNames[static_cast<int>(r)]; }
 bool parse_result_is_error(ParseResult r) { return kIsError[static_cast<int>(r)]; }
 
@@ -337,6 +350,37 @@ ParseResult parse_frame(const uint8_t* frame, uint32_t len, uint32_t wire_len,
       if (len < kSllLen) return ParseResult::eth_truncated;
       ether_type = static_cast<uint16_t>(frame[14] << 8 | frame[15]);
       off = kSllLen;
+      break;
+    }
+    case LinkType::kLinuxSll2: {
+      // Protocol type (2), reserved (2), interface index (4), ARPHRD (2),
+      // packet type (1), address length (1), address (8).
+      constexpr uint32_t kSll2Len = 20;
+      if (len < kSll2Len) return ParseResult::eth_truncated;
+      ether_type = static_cast<uint16_t>(frame[0] << 8 | frame[1]);
+      off = kSll2Len;
+      break;
+    }
+    case LinkType::kNull:
+    case LinkType::kLoop: {
+      // A 4-byte address family: AF_INET is 2 everywhere; AF_INET6 is 10
+      // (Linux), 24 (NetBSD, OpenBSD), 28 (FreeBSD), 30 (macOS). NULL
+      // stores it in the capturing host's order, which the file does not
+      // say: either order is read.
+      constexpr uint32_t kNullLen = 4;
+      if (len < kNullLen) return ParseResult::eth_truncated;
+      const uint32_t be = static_cast<uint32_t>(frame[0]) << 24 | frame[1] << 16 | frame[2] << 8 |
+                          frame[3];
+      const uint32_t le = static_cast<uint32_t>(frame[3]) << 24 | frame[2] << 16 | frame[1] << 8 |
+                          frame[0];
+      const auto family = [](uint32_t f) -> uint16_t {
+        if (f == 2) return wire::kEtherTypeIpv4;
+        if (f == 10 || f == 24 || f == 28 || f == 30) return wire::kEtherTypeIpv6;
+        return 0;
+      };
+      ether_type = family(be);
+      if (ether_type == 0 && link == LinkType::kNull) ether_type = family(le);
+      off = kNullLen;
       break;
     }
     case LinkType::kRaw: {

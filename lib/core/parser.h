@@ -24,7 +24,19 @@ std::string_view parse_result_name(ParseResult r);
 bool parse_result_is_error(ParseResult r);
 
 // Link types we read (pcap LINKTYPE_* numbers).
-enum class LinkType : uint16_t { kEthernet = 1, kRaw = 101, kLinuxSll = 113 };
+// LINKTYPE_* values rstguard reads: Ethernet, BSD loopback (NULL: the
+// address family in the capturing host's byte order; LOOP: in network
+// order), raw IP, Linux cooked captures v1 and v2 (what `tcpdump -i any`
+// writes on current Linux).
+enum class LinkType : uint16_t {
+  kNull = 0,
+  kEthernet = 1,
+  kRaw = 101,
+  kLoop = 108,
+  kLinuxSll = 113,
+  kLinuxSll2 = 276,
+};
+bool link_type_supported(uint16_t link_type);  // after LINKTYPE_IPV4/IPV6 -> raw
 
 // Parses one frame. On ParseResult::ok every field of `out` is valid and
 // out.payload points into `frame`. On any other result `out` is partial.

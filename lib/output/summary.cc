@@ -77,10 +77,11 @@ std::string format_summary_text(const Counters& c, const RunInfo& info) {
     errors += fmt::format("  {} {}", parse_result_name(r), c.parse[i]);
   }
   out += fmt::format("  {:<18}  {}{}\n", "parse errors", error_total, errors);
-  out += fmt::format("  {:<18}  {} not IP, {} not TCP, {} fragments\n", "not judged",
-                     c.parse[static_cast<int>(ParseResult::not_ip)],
+  out += fmt::format("  {:<18}  {} not IP, {} not TCP, {} fragments, {} of an unsupported link type\n",
+                     "not judged", c.parse[static_cast<int>(ParseResult::not_ip)],
                      c.parse[static_cast<int>(ParseResult::not_tcp)],
-                     c.parse[static_cast<int>(ParseResult::ip_fragment)]);
+                     c.parse[static_cast<int>(ParseResult::ip_fragment)],
+                     c.parse[static_cast<int>(ParseResult::unsupported_link)]);
   out += fmt::format("  {:<18}  {} written, {} suppressed, {} sampled out, {} overflowed\n",
                      "events", c.event_emitted, c.event_suppressed, c.event_sampled,
                      c.event_overflow);

@@ -438,4 +438,35 @@ def a_sweep_is_one_incident_on_the_terminal_and_in_the_events():
     assert "incidents " in r.stdout + r.stderr, r.stdout[-800:]
 
 
+
+@test
+def bsd_loopback_and_linux_cooked_v2_are_read_other_link_types_refused():
+    # One reset (no flow) as BSD loopback (NULL, little-endian family 2),
+    # LOOP (network order), Linux cooked v2, and an unknown link type.
+    ip = bytes([0x45, 0, 0, 40, 0, 1, 0x40, 0, 64, 6, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2])
+    tcp = struct.pack("!HHIIBBHHH", 40000, 443, 1000, 0, 5 << 4, 0x04, 0, 0, 0)
+    cases = {
+        "null": (0, struct.pack("<I", 2)),
+        "loop": (108, struct.pack("!I", 2)),
+        "sll2": (276, struct.pack("!HHIHBB8s", 0x0800, 0, 1, 1, 0, 6, bytes(8))),
+    }
+    for name, (linktype, hdr) in cases.items():
+        p = path(name + ".pcap")
+        fr = hdr + ip + tcp
+        with open(p, "wb") as f:
+            f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, linktype))
+            f.write(struct.pack("<IIII", 1700000000, 0, len(fr), len(fr)) + fr)
+        st = path(name + "-stats.json")
+        r = run("-q", "-r", p, "-e", path(name + ".json"), "--stats-json", st)
+        assert r.returncode == 0, (name, r.stderr)
+        c = json.load(open(st))["counters"]
+        assert c["tcp.rst.total"] == 1 and c["pkt.tcp"] == 1, (name, c)
+    p = path("dlt228.pcap")
+    with open(p, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 228))
+        f.write(struct.pack("<IIII", 1700000000, 0, 40, 40) + ip + tcp)
+    r = run("-q", "-r", p, "-e", path("dlt228.json"))
+    assert r.returncode == 1 and "link type 228 is not one rstguard reads" in r.stderr, (r.returncode, r.stderr)
+
+
 tests.finish()

@@ -1286,10 +1286,57 @@ TEST(ParserLinkTypes, RawAndLinuxSll) {
   }
   const std::vector<uint8_t> empty;
   EXPECT_EQ(parse(empty, 0, LinkType::kRaw).result, ParseResult::ipv4_truncated);
+  EXPECT_TRUE(link_type_supported(0) && link_type_supported(1) && link_type_supported(101) &&
+              link_type_supported(108) && link_type_supported(113) && link_type_supported(276));
+  EXPECT_FALSE(link_type_supported(228) || link_type_supported(105) || link_type_supported(127));
   EXPECT_EQ(parse(std::vector<uint8_t>(15, 0), 0, LinkType::kLinuxSll).result,
             ParseResult::eth_truncated);
   EXPECT_EQ(parse(build_frame(v4_spec()), 0, static_cast<LinkType>(228)).result,
             ParseResult::unsupported_link);
+}
+
+// BSD/macOS loopback (NULL: the family in the capturing host's order;
+// LOOP: network order) and Linux cooked v2 (`tcpdump -i any`).
+TEST(ParserLinkTypes, NullLoopAndLinuxSll2) {
+  for (bool v6 : {false, true}) {
+    SCOPED_TRACE(v6 ? "v6" : "v4");
+    const SegmentSpec s = v6 ? v6_spec() : v4_spec();
+    const std::vector<uint8_t> eth = build_frame(s);
+    const std::vector<uint8_t> raw(eth.begin() + kEthLen, eth.end());
+    const std::vector<uint32_t> families =
+        v6 ? std::vector<uint32_t>{10, 24, 28, 30} : std::vector<uint32_t>{2};
+    for (uint32_t family : families) {
+      for (bool little : {true, false}) {
+        std::vector<uint8_t> f(4);
+        for (int i = 0; i < 4; ++i) {
+          f[i] = static_cast<uint8_t>(family >> (little ? 8 * i : 8 * (3 - i)));
+        }
+        f.insert(f.end(), raw.begin(), raw.end());
+        const Parsed p = parse(f, 0, LinkType::kNull);
+        ASSERT_EQ(p.result, ParseResult::ok) << family << " little " << little;
+        EXPECT_EQ(p.view.l3_offset, 4);
+        EXPECT_EQ(p.view.src, s.src);
+        EXPECT_EQ(tcp_checksum(p.view), Checksum::kGood);
+        // LOOP is network order only.
+        EXPECT_EQ(parse(f, 0, LinkType::kLoop).result,
+                  little && family != 0 ? ParseResult::not_ip : ParseResult::ok);
+      }
+    }
+    std::vector<uint8_t> sll2(20, 0);
+    put16(sll2, 0, v6 ? wire::kEtherTypeIpv6 : wire::kEtherTypeIpv4);
+    sll2[11] = 6;  // address length
+    sll2.insert(sll2.end(), raw.begin(), raw.end());
+    const Parsed p = parse(sll2, 0, LinkType::kLinuxSll2);
+    ASSERT_EQ(p.result, ParseResult::ok);
+    EXPECT_EQ(p.view.l3_offset, 20);
+    EXPECT_EQ(p.view.dst_port, s.dst_port);
+  }
+  std::vector<uint8_t> other_family = {0, 0, 0, 7, 0x45};
+  EXPECT_EQ(parse(other_family, 0, LinkType::kNull).result, ParseResult::not_ip);
+  EXPECT_EQ(parse(std::vector<uint8_t>(3, 0), 0, LinkType::kNull).result,
+            ParseResult::eth_truncated);
+  EXPECT_EQ(parse(std::vector<uint8_t>(19, 0), 0, LinkType::kLinuxSll2).result,
+            ParseResult::eth_truncated);
 }
 
 // ---------------------------------------------------------------------------
