@@ -226,18 +226,23 @@ Cause classify(const PacketView& rst, const RstContext& ctx, const Verdict& v,
   return Cause::unknown;
 }
 
-}  // namespace
-
+// The hops between a reset's TTL and the range its direction carried, 0
+// when inside it.
 int ttl_distance(uint8_t ttl, uint8_t range_min, uint8_t range_max) {
   if (ttl < range_min) return range_min - ttl;
   if (ttl > range_max) return ttl - range_max;
   return 0;
 }
 
+// Whether the reset's TTL is above the initial TTL of the direction's stack
+// family (64, 128 or 255): no route change lifts a packet above the value
+// its sender started it with.
 bool ttl_above_family(uint8_t ttl, uint8_t range_max) {
   const int family = range_max <= 64 ? 64 : range_max <= 128 ? 128 : 255;
   return ttl > family;
 }
+
+}  // namespace
 
 Label label_for(EvidenceSet evidence, bool gap_seen, const JudgeParams& params) {
   bool strong = false;

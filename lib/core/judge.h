@@ -118,13 +118,6 @@ inline constexpr uint32_t kAnswerWindowMs = 3000;
 // another one is still tied to it.
 inline constexpr uint32_t kInjectorBurstMs = 10;
 
-// The hops between a reset's TTL and the range its direction carried, 0
-// when inside it; and whether the reset's TTL is above the initial TTL of
-// the direction's stack family (64, 128 or 255: no route change lifts a
-// packet above the value its sender started it with).
-int ttl_distance(uint8_t ttl, uint8_t range_min, uint8_t range_max);
-bool ttl_above_family(uint8_t ttl, uint8_t range_max);
-
 // The post-reset check (Weaver, Sommer and Paxson, NDSS 2009: the "race"):
 // a reset's supposed sender that keeps sending after it never sent it. For
 // a segment `p` from `side` of a flow with reset history `h`:

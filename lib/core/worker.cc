@@ -164,11 +164,7 @@ void Worker::process_burst(const Frame* frames, uint16_t n, Disposition* out) {
   last_now_ms_ = now_ms;
   if (n > 0) last_now_ns_ = std::max(last_now_ns_, frames[n - 1].ts_ns);
   if (n > 0 && now_ms != 0) table_.expire(now_ms, kExpiryBudget);
-  if (incidents_.open() != 0) {
-    incidents_.expire(last_now_ns_, incident_events_);
-    for (const RstEvent& r : incident_events_) emit(r);
-    incident_events_.clear();
-  }
+  expire_incidents(last_now_ns_);
 }
 
 void Worker::handle_segment(const PacketView& p, FlowEntry* f, const FlowKey& key,
@@ -597,11 +593,7 @@ void Worker::resolve_hold(const PacketView& p, FlowEntry& f, int side, uint64_t 
 }
 
 void Worker::expire_holds(uint64_t now_ns) {
-  if (incidents_.open() != 0) {
-    incidents_.expire(now_ns, incident_events_);
-    for (const RstEvent& r : incident_events_) emit(r);
-    incident_events_.clear();
-  }
+  expire_incidents(now_ns);
   const uint32_t now_ms = clock_ms(now_ns);
   holds_.expire(now_ms, [&](uint32_t slot) {
     // Nobody spoke for the sender: the reset goes through as judged.
@@ -617,6 +609,17 @@ void Worker::flush_holds(bool drop) {
     end_hold(slot, drop ? Disposition::kDrop : Disposition::kForward, 0, nullptr, last_now_ms_);
   });
   incidents_.flush(last_now_ns_, incident_events_);
+  emit_incident_reports();
+}
+
+// Incidents gone quiet end; reports due are written. Cheap when none is open.
+void Worker::expire_incidents(uint64_t now_ns) {
+  if (incidents_.open() == 0) return;
+  incidents_.expire(now_ns, incident_events_);
+  emit_incident_reports();
+}
+
+void Worker::emit_incident_reports() {
   for (const RstEvent& r : incident_events_) emit(r);
   incident_events_.clear();
 }

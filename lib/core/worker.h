@@ -119,6 +119,8 @@ class Worker {
   IncidentTable::Join join_incident(RstEvent& e, const FlowEntry* f, Label was,
                                     bool first_of_connection, bool may_open);
   IncidentTable::Join join_update(RstEvent& u, const FlowEntry* f, Label was);
+  void expire_incidents(uint64_t now_ns);
+  void emit_incident_reports();  // what expire/flush left in incident_events_
   // ... and is emitted with what the join decided, in order: an evicted
   // incident's end, the start, the member (if sampled in and `allowed`),
   // a report due.

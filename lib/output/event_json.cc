@@ -41,17 +41,22 @@ std::string format_tcp_flags(uint8_t flags) {
 
 namespace {
 
-void append_verdict(const RstEvent& e, std::string& out) {
-  out += fmt::format(R"("verdict":{{"label":"{}","validity":"{}","evidence":[)",
-                     name_of(e.label), name_of(e.validity));
-  bool first = true;
+// The evidence names in verdict.def order, comma-separated; quoted for JSON.
+std::string evidence_list(EvidenceSet set, bool quoted = true) {
+  std::string out;
   for (int i = 0; i < kEvidenceCount; ++i) {
     const auto ev = static_cast<Evidence>(i);
-    if (!e.evidence.has(ev)) continue;
-    out += fmt::format(R"({}"{}")", first ? "" : ",", name_of(ev));
-    first = false;
+    if (!set.has(ev)) continue;
+    if (!out.empty()) out += ',';
+    out += quoted ? fmt::format(R"("{}")", name_of(ev)) : std::string(name_of(ev));
   }
-  out += fmt::format(R"(],"cause":"{}")", name_of(e.cause));
+  return out;
+}
+
+void append_verdict(const RstEvent& e, std::string& out) {
+  out += fmt::format(R"("verdict":{{"label":"{}","validity":"{}","evidence":[{}],"cause":"{}")",
+                     name_of(e.label), name_of(e.validity), evidence_list(e.evidence),
+                     name_of(e.cause));
   if (e.imitated != Cause::unknown) {
     out += fmt::format(R"(,"imitates":"{}")", name_of(e.imitated));
   }
@@ -63,16 +68,6 @@ void append_verdict(const RstEvent& e, std::string& out) {
     out += R"(,"expected_seq":null,"receiver_window":null)";
   }
   out += "}";
-}
-
-std::string evidence_list(EvidenceSet set) {
-  std::string out;
-  for (int i = 0; i < kEvidenceCount; ++i) {
-    const auto ev = static_cast<Evidence>(i);
-    if (!set.has(ev)) continue;
-    out += fmt::format(R"({}"{}")", out.empty() ? "" : ",", name_of(ev));
-  }
-  return out;
 }
 
 double incident_seconds(const IncidentInfo& in) {
@@ -168,12 +163,7 @@ void format_event_json(const RstEvent& e, std::string& out) {
 std::string format_event_text(const RstEvent& e) {
   if (e.type == EventType::kIncident) {
     const IncidentInfo& in = e.incident;
-    std::string ev;
-    for (int i = 0; i < kEvidenceCount; ++i) {
-      if (!e.evidence.has(static_cast<Evidence>(i))) continue;
-      ev += ev.empty() ? " evidence=" : ",";
-      ev += name_of(static_cast<Evidence>(i));
-    }
+    const std::string ev = e.evidence.empty() ? "" : " evidence=" + evidence_list(e.evidence, false);
     const std::string target = in.pair ? fmt::format("{} <> {}", format_ip(e.src), format_ip(e.dst))
                                        : fmt::format("toward {}", format_ip(e.dst));
     return fmt::format(
@@ -183,13 +173,7 @@ std::string format_event_text(const RstEvent& e) {
         target, in.resets, in.forged, in.suspicious, in.dropped, incident_seconds(in), in.seq_min,
         in.seq_max, in.ttl_min, in.ttl_max, in.sampled, ev);
   }
-  std::string evidence;
-  for (int i = 0; i < kEvidenceCount; ++i) {
-    const auto ev = static_cast<Evidence>(i);
-    if (!e.evidence.has(ev)) continue;
-    evidence += evidence.empty() ? " evidence=" : ",";
-    evidence += name_of(ev);
-  }
+  std::string evidence = e.evidence.empty() ? "" : " evidence=" + evidence_list(e.evidence, false);
   if (e.answers != Answer::none) evidence += fmt::format(" answers={}", name_of(e.answers));
   if (e.imitated != Cause::unknown) evidence += fmt::format(" imitates={}", name_of(e.imitated));
   if (e.incident.id != 0) evidence += fmt::format(" incident={}", e.incident.id);

@@ -23,11 +23,14 @@ ConnOptions options_for(const Variant& v) {
   return o;
 }
 
-// Connection `n` of a scenario: distinct addresses and ports.
-Conn make_conn(Capture& cap, const Variant& v, int n = 0, uint16_t server_port = 443) {
+// Connection `n` of a scenario: distinct addresses and ports; `edit`
+// changes the variant's options (a server's TTL, signatures).
+Conn make_conn(Capture& cap, const Variant& v, int n = 0, uint16_t server_port = 443,
+               const std::function<void(ConnOptions&)>& edit = {}) {
   const std::string c = v.ipv6 ? "2001:db8:1::" + std::to_string(10 + n) : "10.1.0." + std::to_string(10 + n);
   const std::string s = v.ipv6 ? "2001:db8:2::" + std::to_string(20 + n) : "10.2.0." + std::to_string(20 + n);
   ConnOptions o = options_for(v);
+  if (edit) edit(o);
   o.client_isn += static_cast<uint32_t>(n) * 7777u;
   o.server_isn -= static_cast<uint32_t>(n) * 3333u;
   return Conn(cap, o, c, static_cast<uint16_t>(40000 + n), s, server_port);
@@ -406,10 +409,7 @@ void ttl_race(Capture& cap, const Variant& v) {
 // a 64-family stack) and from each other, random IP IDs. The server's
 // response follows.
 void censor_burst(Capture& cap, const Variant& v) {
-  ConnOptions o = options_for(v);
-  o.server_ttl = 44;
-  Conn c(cap, o, v.ipv6 ? "2001:db8:1::10" : "10.1.0.10", 40000,
-         v.ipv6 ? "2001:db8:2::20" : "10.2.0.20", 443);
+  Conn c = make_conn(cap, v, 0, 443, [](ConnOptions& o) { o.server_ttl = 44; });
   establish(c, v);
   c.data(kClient, 180);  // the request with the forbidden name
   cap.advance_ms(0.2);
@@ -471,10 +471,7 @@ void insertion_then_genuine(Capture& cap, const Variant& v) {
 // counter but no signature, which the client drops; then the server's own
 // signed reset, which is genuine (not a seq_change, not both_directions).
 void signed_forged_then_genuine(Capture& cap, const Variant& v, uint8_t auth) {
-  ConnOptions o = options_for(v);
-  o.auth = auth;
-  Conn c(cap, o, v.ipv6 ? "2001:db8:1::10" : "10.1.0.10", 40000,
-         v.ipv6 ? "2001:db8:2::20" : "10.2.0.20", 179);
+  Conn c = make_conn(cap, v, 0, 179, [auth](ConnOptions& o) { o.auth = auth; });
   establish(c, v);
   SegmentSpec forged = c.segment(kServer, kRst | kAck);
   forged.opt.auth = 0;
