@@ -41,6 +41,7 @@ namespace rstguard::app {
 namespace {
 
 constexpr int kExitSetup = 2;
+constexpr int kExitInterrupted = 3;  // stopped before it was ready
 
 // What telemetry may ask and read (it runs on DPDK's telemetry thread).
 struct TelemetryState {
@@ -209,7 +210,39 @@ class LiveRun {
   std::vector<RingPtr> flagged_rings_;
   std::vector<std::unique_ptr<dpdk::LiveWorker>> workers_;  // use the rings: freed first
   std::vector<RstEvent> drained_ = std::vector<RstEvent>(256);
+  // Output faults: said once per file; with output.on_error "stop" the run
+  // stops (exit 1), with "continue" it goes on without that file.
+  bool events_failed_ = false;
+  bool said_flagged_rejected_ = false;
+  bool output_failed_ = false;
+  bool stop_for_output_ = false;
+  void output_fault(const std::string& what);
+  // Standard error when the events go to standard output (`-e - | jq`).
+  std::FILE* summary_out() const { return cfg_.output.events == "-" ? stderr : stdout; }
+  void flush_outputs(bool last);
 };
+
+void LiveRun::output_fault(const std::string& what) {
+  const bool stop = cfg_.output.on_error == "stop";
+  spdlog::error("{}{}", what,
+                stop_requested() ? ""
+                : stop           ? "; stopping (output.on_error: stop)"
+                                 : "; going on without it (output.on_error: continue)");
+  output_failed_ = true;
+  if (stop) stop_for_output_ = true;
+}
+
+// Events and flagged packets to disk (last: and closed, close errors too).
+void LiveRun::flush_outputs(bool last) {
+  if (!events_failed_ && !(last ? sink_->close() : sink_->flush())) {
+    events_failed_ = true;
+    output_fault(sink_->error());
+  }
+  if (flagged_writer_ && !flagged_writer_->failed() &&
+      !(last ? flagged_writer_->close() : flagged_writer_->flush())) {
+    output_fault(flagged_writer_->error());
+  }
+}
 
 bool LiveRun::choose_ports() {
   ports_ = live_.ports;
@@ -345,17 +378,30 @@ bool LiveRun::make_handoff() {
 }
 
 bool LiveRun::open_outputs() {
+  // Files written only now and then are checked before traffic flows.
+  std::string error;
+  for (const std::string* p : {&cfg_.output.stats_json, &cfg_.output.metrics}) {
+    if (!p->empty() && !check_output_path(*p, &error)) {
+      spdlog::error("cannot write {}: {}", p == &cfg_.output.stats_json ? "stats" : "metrics",
+                    error);
+      return false;
+    }
+  }
+  const auto stop = [] { return stop_requested(); };
   try {
-    sink_ = std::make_unique<output::EventSink>(cfg_.output.events, cfg_.output.rotate_bytes,
-                                                cfg_.output.rotate_files);
+    sink_ = std::make_unique<output::EventSink>(
+        cfg_.output.events, cfg_.output.rotate_bytes, cfg_.output.rotate_files, stop, [this] {
+          spdlog::info("events: waiting for a reader of the FIFO '{}' (SIGINT stops)",
+                       cfg_.output.events);
+        });
   } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return false;
   }
   if (!cfg_.output.flagged.empty()) {
-    std::string error;
     flagged_writer_ = CaptureWriter::open(cfg_.output.flagged, 1, &error,
-                                          Rotation{cfg_.output.rotate_bytes, cfg_.output.rotate_files});
+                                          Rotation{cfg_.output.rotate_bytes, cfg_.output.rotate_files},
+                                          stop);
     if (!flagged_writer_) {
       spdlog::error("{}", error);
       return false;
@@ -440,7 +486,10 @@ bool LiveRun::drain(size_t budget) {
         break;
       }
       if (rte_ring_dequeue_elem(r.get(), &fp, sizeof(fp)) != 0) break;
-      write_flagged(flagged_writer_, fp.data, fp.caplen, fp.wire_len, fp.ts_ns);
+      if (!write_flagged(flagged_writer_.get(), &said_flagged_rejected_, fp.data, fp.caplen,
+                         fp.wire_len, fp.ts_ns)) {
+        output_fault(flagged_writer_->error());
+      }
     }
   }
   for (const RingPtr& r : event_rings_) {
@@ -453,7 +502,10 @@ bool LiveRun::drain(size_t budget) {
                                                      static_cast<unsigned>(drained_.size()),
                                                      nullptr);
       for (unsigned i = 0; i < n; ++i) {
-        sink_->write(drained_[i]);
+        if (!sink_->write(drained_[i]) && !events_failed_) {
+          events_failed_ = true;
+          output_fault(sink_->error());
+        }
         if (print) std::fputs((output::format_event_text(drained_[i]) + "\n").c_str(), stdout);
       }
       taken += n;
@@ -565,8 +617,9 @@ void LiveRun::main_loop() {
   const auto metrics_interval = std::chrono::nanoseconds(cfg_.output.metrics_interval_ns);
   auto last_metrics = last_link_check - metrics_interval;  // the first file at once
   bool metrics_ok = true;
-  while (!stop_requested()) {
+  while (!stop_requested() && !stop_for_output_) {
     const bool more = drain(kDrainBudget);
+    flush_outputs(false);
     std::fflush(stdout);
     const auto now = std::chrono::steady_clock::now();
     if (now - last_link_check > std::chrono::milliseconds(500)) {
@@ -588,7 +641,7 @@ void LiveRun::main_loop() {
         if (written) {
           spdlog::info("metrics: writing '{}' again", cfg_.output.metrics);
         } else {
-          spdlog::error("cannot write metrics: {}", error);
+          output_fault("cannot write metrics: " + error);
         }
         metrics_ok = written;
       }
@@ -596,8 +649,8 @@ void LiveRun::main_loop() {
     if (take_stats_request()) {  // SIGUSR1: the summary so far
       std::fflush(stdout);
       const auto [total, info] = summarize(true);
-      std::fputs(output::format_summary_text(total, info).c_str(), stdout);
-      std::fflush(stdout);
+      std::fputs(output::format_summary_text(total, info).c_str(), summary_out());
+      std::fflush(summary_out());
     }
     if (take_reload_request()) reload();
     if (!more) rte_delay_us_sleep(1000);
@@ -621,8 +674,7 @@ void LiveRun::shutdown() {
   rte_eal_mp_wait_lcore();
   while (drain(kDrainBudget)) {
   }
-  sink_->flush();
-  if (flagged_writer_) flagged_writer_->flush();
+  flush_outputs(true);
 }
 
 // The final summary, metrics and stats file: 0, or 1 if a file failed.
@@ -630,9 +682,26 @@ int LiveRun::report() {
   int status = 0;
   auto [total, info] = summarize(false);
   info.flows_split = count_split_flows(workers_);
+  output::OutputInfo ev;
+  ev.name = "events";
+  ev.path = cfg_.output.events;
+  ev.written = sink_->written();
+  ev.lost = sink_->lost();
+  if (sink_->failed()) ev.error = sink_->error();
+  info.outputs.push_back(ev);
+  if (flagged_writer_) {
+    output::OutputInfo fl;
+    fl.name = "flagged";
+    fl.path = cfg_.output.flagged;
+    fl.written = flagged_writer_->records_written();
+    fl.lost = flagged_writer_->records_lost();
+    fl.rejected = flagged_writer_->records_rejected();
+    if (flagged_writer_->failed()) fl.error = flagged_writer_->error();
+    info.outputs.push_back(fl);
+  }
   std::fflush(stdout);
-  std::fputs(output::format_summary_text(total, info).c_str(), stdout);
-  std::fflush(stdout);
+  std::fputs(output::format_summary_text(total, info).c_str(), summary_out());
+  std::fflush(summary_out());
   if (!cfg_.output.metrics.empty()) {
     std::string error;
     if (!output::write_metrics(cfg_.output.metrics, total, info, &error)) {
@@ -641,14 +710,14 @@ int LiveRun::report() {
     }
   }
   if (!cfg_.output.stats_json.empty()) {
-    std::ofstream f(cfg_.output.stats_json);
-    f << output::format_summary_json(total, info) << "\n";
-    if (!f) {
-      spdlog::error("cannot write stats to '{}'", cfg_.output.stats_json);
+    std::string error;
+    if (!output::write_file_atomically(cfg_.output.stats_json,
+                                       output::format_summary_json(total, info) + "\n", &error)) {
+      spdlog::error("cannot write stats: {}", error);
       status = 1;
     }
   }
-  return status;
+  return output_failed_ ? 1 : status;
 }
 
 }  // namespace
@@ -660,7 +729,8 @@ int run_live(int eal_argc, char** eal_argv, const Options& options, const config
   }
   EalSession eal;  // outlives the run: everything DPDK-owned goes first
   LiveRun run(options, cfg);
-  if (!run.setup()) return kExitSetup;
+  install_stop_handlers();  // a wait in setup (a FIFO's reader) answers SIGINT
+  if (!run.setup()) return stop_requested() ? kExitInterrupted : kExitSetup;
   run.main_loop();
   run.shutdown();
   return run.report();

@@ -1,5 +1,7 @@
 #include "app/options.h"
 
+#include <algorithm>
+
 #include <getopt.h>
 
 #include <charconv>
@@ -213,11 +215,22 @@ void apply_overrides(const Options& o, config::Config& c) {
       if (item.empty() || ec != std::errc() || p != item.data() + item.size() || v > 1023) {
         throw config::ConfigError(where, 0, 0, "--ports: not a list of port ids: '" + *o.ports + "'");
       }
+      if (std::find(c.live.ports.begin(), c.live.ports.end(), v) != c.live.ports.end()) {
+        throw config::ConfigError(where, 0, 0, "--ports: port " + std::to_string(v) +
+                                                   " is listed twice: '" + *o.ports + "'");
+      }
       c.live.ports.push_back(static_cast<uint16_t>(v));
       rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
     }
   }
   if (o.alert_only) c.live.alert_only = true;
+  // A mirror port forwards nothing: "forward everything, only alert" would
+  // be a silent no-op there.
+  if (o.mode != "offline" && c.live.mode == "mirror" && c.live.alert_only) {
+    throw config::ConfigError(where, 0, 0,
+                              std::string(o.alert_only ? "--alert-only" : "live.alert_only") +
+                                  " is for inline mode; mirror mode forwards nothing");
+  }
   if (o.software_rehash) c.live.rehash = "software";
   if (o.idle_sleep) {
     const int64_t ns = config::parse_duration_ns(*o.idle_sleep);

@@ -27,6 +27,9 @@ void install_stop_handlers() {
   usr1.sa_handler = on_usr1;
   sigemptyset(&usr1.sa_mask);
   sigaction(SIGUSR1, &usr1, nullptr);
+  // A reader that goes away (`| head`) is an output failure rstguard reports
+  // (EPIPE), not a silent death.
+  signal(SIGPIPE, SIG_IGN);
 }
 
 void request_reload() { g_reload.store(true, std::memory_order_relaxed); }

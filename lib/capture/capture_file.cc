@@ -669,149 +669,52 @@ size_t CaptureReader::read_pcapng(CaptureRecord* out, size_t max) {
 
 // ---------------------------------------------------------------- writer --
 
-namespace {
-constexpr size_t kWriteBufferLen = size_t{1} << 20;
-static_assert(kWriteBufferLen >= kPcapRecordHeaderLen + kMaxCaptureSnaplen);
-}  // namespace
-
-std::string rotated_name(const std::string& path, uint32_t index) {
-  if (index == 0) return path;
-  // "dir/x.pcap" -> "dir/x.1.pcap"; "x", ".hidden", "x." -> "x.1",
-  // ".hidden.1", "x..1" (spdlog's rule for the events file).
-  const size_t slash = path.rfind('/');
-  const size_t dot = path.rfind('.');
-  const size_t base = slash == std::string::npos ? 0 : slash + 1;
-  const std::string n = "." + std::to_string(index);
-  if (dot == std::string::npos || dot <= base || dot + 1 == path.size()) return path + n;
-  return path.substr(0, dot) + n + path.substr(dot);
-}
-
-bool shift_rotated(const std::string& path, uint32_t files, std::string* error) {
-  if (files == 0) return true;
-  for (uint32_t i = files; i > 0; --i) {
-    const std::string from = rotated_name(path, i - 1);
-    if (::rename(from.c_str(), rotated_name(path, i).c_str()) != 0 && errno != ENOENT) {
-      *error = from + ": rename: " + std::strerror(errno);
-      return false;
-    }
-  }
-  // The oldest was overwritten by the rename onto it, or never existed.
-  return true;
-}
-
 std::unique_ptr<CaptureWriter> CaptureWriter::open(const std::string& path,
                                                    uint16_t link_type,
                                                    std::string* error,
-                                                   Rotation rotation) {
+                                                   Rotation rotation,
+                                                   std::function<bool()> stop) {
   std::unique_ptr<CaptureWriter> w(new CaptureWriter());
-  w->path_ = path;
-  w->link_type_ = link_type;
-  w->rotation_ = rotation;
-  w->buffer_.reset(new uint8_t[kWriteBufferLen]);
-  struct stat st;
-  if (rotation.max_bytes != 0 && ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) &&
-      st.st_size > 0 && !shift_rotated(path, rotation.files, error)) {
-    return nullptr;
-  }
-  if (!w->start_file() || !w->flush()) {  // an unwritable file shows now, not at the end
-    *error = w->error_;
-    return nullptr;
-  }
-  return w;
-}
-
-bool CaptureWriter::start_file() {
-  fd_ = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd_ < 0) {
-    io_failed_ = true;
-    return fail(std::strerror(errno));
-  }
-  // A FIFO, a device or /dev/stdout is written on, never renamed.
-  struct stat st;
-  if (fstat(fd_, &st) != 0 || !S_ISREG(st.st_mode)) rotation_.max_bytes = 0;
   const PcapGlobalHeader header = {kPcapMagicNsec,     2,        4, 0, 0,
-                                   kMaxCaptureSnaplen, link_type_};
-  std::memcpy(buffer_.get() + buffered_, &header, sizeof header);
-  buffered_ += sizeof header;
-  file_bytes_ = sizeof header;
-  return true;
-}
-
-bool CaptureWriter::rotate() {
-  if (!flush()) return false;
-  // The open file is renamed under the descriptor: if a rename fails, the
-  // capture goes on where it is, unrotated, rather than losing packets.
-  std::string error;
-  if (!shift_rotated(path_, rotation_.files, &error)) {
-    rotation_.max_bytes = 0;
-    warning_ = error + ": not rotating " + path_ + " any more";
-    return true;
-  }
-  ::close(fd_);
-  fd_ = -1;
-  ++rotations_;
-  return start_file();
-}
-
-CaptureWriter::~CaptureWriter() {
-  if (fd_ >= 0) {
-    flush();
-    ::close(fd_);
-  }
-}
-
-bool CaptureWriter::fail(const std::string& what) {
-  error_ = path_ + ": " + what;
-  return false;
+                                   kMaxCaptureSnaplen, link_type};
+  OutFileOptions o;
+  o.rotation = rotation;
+  o.header.assign(reinterpret_cast<const char*>(&header), sizeof header);
+  o.stop = std::move(stop);
+  // The header goes out at once: an unwritable file shows now, not at the end.
+  w->file_ = OutFile::open(path, error, std::move(o));
+  if (!w->file_) return nullptr;
+  return w;
 }
 
 bool CaptureWriter::write(const uint8_t* data, uint32_t caplen,
                           uint32_t wire_len, uint64_t ts_ns) {
-  if (io_failed_) return false;
+  if (file_->failed()) {
+    file_->append(nullptr, 0);  // counted lost
+    return false;
+  }
   // A rejected record sets error() but leaves the writer usable.
   if (caplen > kMaxCaptureSnaplen) {
-    return fail(format("caplen %" PRIu32 " exceeds the snaplen %" PRIu32,
-                       caplen, kMaxCaptureSnaplen));
+    ++rejected_;
+    error_ = file_->path() + format(": caplen %" PRIu32 " exceeds the snaplen %" PRIu32,
+                                    caplen, kMaxCaptureSnaplen);
+    return false;
   }
   const uint64_t sec = ts_ns / kNsPerSec;
   if (sec > UINT32_MAX) {
-    return fail(
-        format("timestamp %" PRIu64 " ns does not fit 32-bit seconds", ts_ns));
-  }
-  const size_t need = kPcapRecordHeaderLen + caplen;
-  if (rotation_.max_bytes != 0 && file_bytes_ > kPcapHeaderLen &&
-      file_bytes_ + need > rotation_.max_bytes && !rotate()) {
+    ++rejected_;
+    error_ = file_->path() +
+             format(": timestamp %" PRIu64 " ns does not fit pcap's 32-bit seconds (past 2106)",
+                    ts_ns);
     return false;
   }
-  if (kWriteBufferLen - buffered_ < need && !flush()) return false;
-  file_bytes_ += need;
-  const uint32_t header[4] = {static_cast<uint32_t>(sec),
-                              static_cast<uint32_t>(ts_ns % kNsPerSec), caplen,
-                              wire_len < caplen ? caplen : wire_len};
-  uint8_t* dst = buffer_.get() + buffered_;
-  std::memcpy(dst, header, sizeof header);
-  if (caplen != 0) std::memcpy(dst + sizeof header, data, caplen);
-  buffered_ += need;
-  ++records_written_;
-  return true;
+  const uint32_t rh[4] = {static_cast<uint32_t>(sec),
+                          static_cast<uint32_t>(ts_ns % kNsPerSec), caplen,
+                          wire_len < caplen ? caplen : wire_len};
+  static_assert(sizeof rh == kPcapRecordHeaderLen);
+  return file_->append(rh, sizeof rh, data, caplen);
 }
 
-bool CaptureWriter::flush() {
-  if (io_failed_) return false;
-  const uint8_t* p = buffer_.get();
-  size_t left = buffered_;
-  while (left > 0) {
-    const ssize_t n = ::write(fd_, p, left);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      io_failed_ = true;
-      return fail(std::string("write: ") + std::strerror(errno));
-    }
-    p += n;
-    left -= static_cast<size_t>(n);
-  }
-  buffered_ = 0;
-  return true;
-}
+bool CaptureWriter::flush() { return file_->flush(); }
 
 }  // namespace rstguard

@@ -9,10 +9,13 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "capture/out_file.h"
 
 namespace rstguard {
 
@@ -160,70 +163,50 @@ class CaptureReader {
   std::vector<Interface> interfaces_;  // of the current pcapng section
 };
 
-// Output files that rotate: past max_bytes, FILE becomes FILE.1 ("x.pcap"
-// becomes "x.1.pcap", as spdlog names rotated logs), FILE.1 becomes FILE.2,
-// and so on; the oldest of `files` is removed. max_bytes 0: never.
-struct Rotation {
-  uint64_t max_bytes = 0;
-  uint32_t files = 5;
-};
-// The name of rotated file `index` (0: `path` itself).
-std::string rotated_name(const std::string& path, uint32_t index);
-// Shifts `path`, path.1, ... up by one, dropping the oldest of `files`.
-// Missing files are skipped. False (and *error) if a rename fails.
-bool shift_rotated(const std::string& path, uint32_t files, std::string* error);
-
 // Writes classic pcap in host byte order with the nanosecond magic
-// (0xa1b23c4d), snaplen kMaxCaptureSnaplen. Buffered (1 MiB, written with
-// write(2) in big chunks). After a write(2) failure every call returns false;
-// error() holds the latest failure.
+// (0xa1b23c4d), snaplen kMaxCaptureSnaplen, through an OutFile (1 MiB
+// buffer; a failed write never leaves half a record).
 class CaptureWriter {
  public:
-  // Creates or truncates `path` and writes the global header. nullptr and
-  // *error set (naming `path`) on failure. With a rotation, an existing
-  // non-empty `path` is rotated away first, and a record that would take
-  // the file past max_bytes starts a new file (with its own header).
+  // Creates or truncates `path` (and the folders above it) and writes the
+  // global header. nullptr and *error set (naming `path`) on failure. With
+  // a rotation, an existing non-empty `path` is rotated away first, and a
+  // record that would take the file past max_bytes starts a new file (with
+  // its own header). `stop` ends a wait for a FIFO's reader.
   static std::unique_ptr<CaptureWriter> open(const std::string& path,
                                              uint16_t link_type,
                                              std::string* error,
-                                             Rotation rotation = {});
-  // Flushes and closes; call flush() first to see a write error.
-  ~CaptureWriter();
+                                             Rotation rotation = {},
+                                             std::function<bool()> stop = {});
   CaptureWriter(const CaptureWriter&) = delete;
   CaptureWriter& operator=(const CaptureWriter&) = delete;
 
   // Appends one record. wire_len below caplen is raised to caplen. Rejects
-  // (returns false, writes nothing, stays usable) caplen > kMaxCaptureSnaplen
-  // and timestamps past 2106 (32-bit seconds).
+  // (returns false, writes nothing, stays usable, counts it in
+  // records_rejected()) caplen > kMaxCaptureSnaplen and timestamps past
+  // 2106 (32-bit seconds). After an I/O failure (failed()) every call is
+  // false and the record counts as lost.
   bool write(const uint8_t* data, uint32_t caplen, uint32_t wire_len,
              uint64_t ts_ns);
   bool flush();
-  const std::string& error() const { return error_; }
-  // Records accepted by write(), flushed or not.
-  uint64_t records_written() const { return records_written_; }
-  uint64_t rotations() const { return rotations_; }
+  bool close() { return file_->close(); }
+  // The I/O failure, else the latest rejection's reason.
+  const std::string& error() const { return failed() ? file_->error() : error_; }
+  bool failed() const { return file_->failed(); }
+  // Records that reached the file (flushed).
+  uint64_t records_written() const { return file_->records_written(); }
+  uint64_t records_lost() const { return file_->records_lost(); }
+  uint64_t records_rejected() const { return rejected_; }
+  uint64_t rotations() const { return file_->rotations(); }
   // Set when a rotation failed (a rename): writing went on in the current
   // file, which is not rotated again. Returns it once, then "".
-  std::string take_warning() { return std::exchange(warning_, std::string()); }
+  std::string take_warning() { return file_->take_warning(); }
 
  private:
   CaptureWriter() = default;
-  bool fail(const std::string& what);
-  // Opens path_ afresh and buffers the global header.
-  bool start_file();
-  bool rotate();
 
-  std::string path_;
-  int fd_ = -1;
-  std::unique_ptr<uint8_t[]> buffer_;
-  size_t buffered_ = 0;
-  uint64_t records_written_ = 0;
-  uint16_t link_type_ = 0;
-  Rotation rotation_;
-  uint64_t file_bytes_ = 0;  // of the current file, buffered included
-  uint64_t rotations_ = 0;
-  std::string warning_;
-  bool io_failed_ = false;  // sticky
+  std::unique_ptr<OutFile> file_;
+  uint64_t rejected_ = 0;
   std::string error_;
 };
 

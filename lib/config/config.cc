@@ -5,6 +5,7 @@
 #include "config/config.h"
 #include "match/matcher.h"
 
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -17,6 +18,7 @@
 #include <optional>
 #include <string>
 #include <system_error>
+#include <unordered_set>
 #include <vector>
 
 namespace rstguard::config {
@@ -46,6 +48,42 @@ struct Entry {
   std::string path;
 };
 
+// Text from the file as a message quotes it: bytes that are not printable
+// ASCII as \xNN (binary garbage must not reach the terminal raw), and at
+// most `max` characters of it (a megabyte value is not echoed whole).
+std::string shown(std::string_view text, size_t max = 64) {
+  std::string out;
+  size_t i = 0;
+  for (; i < text.size() && out.size() < max; ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02x", c);
+      out += hex;
+    }
+  }
+  if (i < text.size()) out += "... (" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
+
+// YAML's own name of a tag ("!!str" for tag:yaml.org,2002:str).
+std::string tag_name(const std::string& tag) {
+  constexpr std::string_view kCore = "tag:yaml.org,2002:";
+  return tag.starts_with(kCore) ? "!!" + tag.substr(kCore.size()) : tag;
+}
+
+// A scalar whose tag makes it a string: quoted ('...', "...") or !!str.
+bool string_tagged(const YAML::Node& node) {
+  return node.Tag() == "!" || node.Tag() == "tag:yaml.org,2002:str";
+}
+
+// An explicit tag other than `allowed` (plain scalars carry "?").
+bool tagged_otherwise(const YAML::Node& node, std::string_view allowed) {
+  return node.Tag() != "?" && node.Tag() != "" && node.Tag() != allowed;
+}
+
 std::string describe(const YAML::Node& node) {
   switch (node.Type()) {
     case YAML::NodeType::Map:
@@ -53,7 +91,7 @@ std::string describe(const YAML::Node& node) {
     case YAML::NodeType::Sequence:
       return "a sequence";
     case YAML::NodeType::Scalar:
-      return "'" + node.Scalar() + "'";
+      return "'" + shown(node.Scalar()) + "'";
     default:
       return "nothing";
   }
@@ -76,7 +114,13 @@ const std::string& scalar_of(const Entry& e, const std::string& expected) {
 template <typename T>
 T read_integer(const Entry& e, int64_t lo, std::optional<int64_t> hi) {
   const std::string& text = scalar_of(e, "an integer");
-  if (e.value.Tag() == "!") fail_value(e, "expected an integer, got the string \"" + text + "\"");
+  if (string_tagged(e.value)) {
+    fail_value(e, "expected an integer, got the string \"" + shown(text) + "\"");
+  }
+  if (tagged_otherwise(e.value, "tag:yaml.org,2002:int")) {
+    fail_value(e, "expected an integer, got " + describe(e.value) + " tagged " +
+                      tag_name(e.value.Tag()));
+  }
   int64_t value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec == std::errc::invalid_argument || end != text.data() + text.size()) {
@@ -90,14 +134,14 @@ T read_integer(const Entry& e, int64_t lo, std::optional<int64_t> hi) {
     const std::string rule = hi ? "between " + std::to_string(lo) + " and " + std::to_string(*hi)
                              : too_small ? "at least " + std::to_string(lo)
                                          : "at most " + std::to_string(max);
-    fail_value(e, "must be " + rule + ", got " + text);
+    fail_value(e, "must be " + rule + ", got " + shown(text));
   }
   return static_cast<T>(value);
 }
 
 bool read_bool(const Entry& e) {
   const std::string& text = scalar_of(e, "true or false");
-  if (e.value.Tag() != "!") {
+  if (!string_tagged(e.value) && !tagged_otherwise(e.value, "tag:yaml.org,2002:bool")) {
     for (const char* yes : {"true", "True", "TRUE", "yes", "Yes", "YES", "on", "On", "ON"}) {
       if (text == yes) return true;
     }
@@ -114,7 +158,7 @@ uint64_t read_duration(const Entry& e) {
   if (ns > 0) return static_cast<uint64_t>(ns);
   if (ns == 0 ||
       (text.starts_with('-') && parse_duration_ns(std::string_view(text).substr(1)) >= 0)) {
-    fail_value(e, "must be greater than zero, got " + text);
+    fail_value(e, "must be greater than zero, got " + shown(text));
   }
   fail_value(e,
              "expected a duration (seconds, or a number with unit ns|us|ms|s|m|h, e.g. 500ms), "
@@ -333,6 +377,7 @@ void read_output(const Entry& section, OutputConfig& output) {
              output.rotate_bytes = uint64_t{mib} << 20;
            }},
           {"rotate_files", integer_into(output.rotate_files, 1, 1000)},
+          {"on_error", one_of_into(output.on_error, {"stop", "continue"})},
           {"log_level", one_of_into(output.log_level,
                                     {"trace", "debug", "info", "warn", "error", "critical", "off"})},
       });
@@ -380,7 +425,11 @@ void read_live(const Entry& section, LiveConfig& live) {
              live.ports.clear();
              for (size_t i = 0; i < e.value.size(); ++i) {
                const Entry item{e.key, e.value[i], e.path + "[" + std::to_string(i) + "]"};
-               live.ports.push_back(read_integer<uint16_t>(item, 0, 1023));
+               const uint16_t port = read_integer<uint16_t>(item, 0, 1023);
+               if (std::find(live.ports.begin(), live.ports.end(), port) != live.ports.end()) {
+                 fail_value(item, "port " + std::to_string(port) + " is listed twice");
+               }
+               live.ports.push_back(port);
              }
            }},
           {"workers", integer_into(live.workers, 0, 128)},
@@ -497,6 +546,7 @@ EventVerbosity read_verbosity(const Entry& e) {
 
 void read_rules(const Entry& e, std::vector<RuleSpec>& rules) {
   if (!e.value.IsSequence()) fail_value(e, "expected a sequence of rules, got " + describe(e.value));
+  std::unordered_set<std::string> names;  // each name once: near-linear for 10^5 rules
   for (size_t i = 0; i < e.value.size(); ++i) {
     const Entry item{e.key, e.value[i], e.path + "[" + std::to_string(i) + "]"};
     if (!item.value.IsMap()) fail_value(item, "expected a rule (a map), got " + describe(item.value));
@@ -556,10 +606,8 @@ void read_rules(const Entry& e, std::vector<RuleSpec>& rules) {
              [&](const Entry& x) { r.rate_limit = read_integer<uint32_t>(x, 0, 10'000'000); }},
         });
     if (!named) throw Invalid{item.value.Mark(), item.path + ": a rule needs a name"};
-    for (const RuleSpec& other : rules) {
-      if (other.rule.name == r.rule.name) {
-        throw Invalid{r.name_mark, item.path + ".name: '" + r.rule.name + "' is used twice"};
-      }
+    if (!names.insert(r.rule.name).second) {
+      throw Invalid{r.name_mark, item.path + ".name: '" + r.rule.name + "' is used twice"};
     }
     rules.push_back(std::move(r));
   }
@@ -748,13 +796,20 @@ std::shared_ptr<const PolicySet> Config::default_policy() {
 }
 
 Config load_config_string(std::string_view yaml, const std::string& name) {
+  // Every message is printable and bounded, whatever the file held (key
+  // names and parser messages quote it too).
   const auto error = [&name](const YAML::Mark& mark, const std::string& message) {
-    return mark.is_null() ? ConfigError(name, 0, 0, message)
-                          : ConfigError(name, mark.line + 1, mark.column + 1, message);
+    const std::string m = shown(message, 400);
+    return mark.is_null() ? ConfigError(name, 0, 0, m)
+                          : ConfigError(name, mark.line + 1, mark.column + 1, m);
   };
   std::vector<YAML::Node> documents;
   try {
     documents = YAML::LoadAll(std::string(yaml));
+  } catch (const YAML::DeepRecursion& e) {
+    throw error(e.mark, "nested " + std::to_string(e.depth()) +
+                            " levels deep: the YAML reader stops there (rstguard's own "
+                            "configuration nests a few levels at most)");
   } catch (const YAML::Exception& e) {
     throw error(e.mark, "YAML syntax error: " + e.msg);
   }

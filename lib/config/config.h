@@ -30,6 +30,9 @@ struct OutputConfig {
   uint64_t rotate_bytes = 0;
   uint32_t rotate_files = 5;
   std::string log_level = "info";
+  // An output file that fails (a full disk, a reader gone): "stop" ends the
+  // run (exit 1); "continue" goes on without it (still exit 1 at the end).
+  std::string on_error = "stop";
 };
 
 // Live modes (DPDK ports). Offline mode ignores this section.

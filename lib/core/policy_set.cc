@@ -101,16 +101,25 @@ void PolicySet::PrefixField::build(const std::vector<Rule>& rules,
     }
     for (const Prefix& p : prefixes) {
       lens.insert(p.length);
-      Bits& b = by_prefix[key_of(p.addr, p.length)];
-      if (b.empty()) b.assign(words, 0);
-      set_bit(b, r);
+      RuleList& list = by_prefix[key_of(p.addr, p.length)];
+      if (list.empty() || list.back() != r) list.push_back(static_cast<uint32_t>(r));
     }
   }
   lengths.assign(lens.begin(), lens.end());
 }
 
+void PolicySet::PrefixField::lookup(const IpAddr& a, size_t words, uint64_t* out) const {
+  for (size_t w = 0; w < words; ++w) out[w] = any[w];
+  for (uint8_t len : lengths) {
+    const auto it = by_prefix.find(key_of(a, len));
+    if (it == by_prefix.end()) continue;
+    for (uint32_t r : it->second) out[r / 64] |= 1ull << (r % 64);
+  }
+}
+
 void PolicySet::PortField::build(const std::vector<Rule>& rules,
                                  std::vector<PortRange> Rule::*field, size_t words) {
+  any.assign(words, 0);
   std::set<uint32_t> cuts = {0};
   for (const Rule& r : rules) {
     for (const PortRange& p : r.*field) {
@@ -120,22 +129,31 @@ void PolicySet::PortField::build(const std::vector<Rule>& rules,
   }
   cuts.erase(65536);
   starts.assign(cuts.begin(), cuts.end());
-  allowed.assign(starts.size(), Bits(words, 0));
-  for (size_t i = 0; i < starts.size(); ++i) {
-    const uint32_t port = starts[i];  // every port of the interval behaves alike
-    for (size_t r = 0; r < rules.size(); ++r) {
-      const auto& ranges = rules[r].*field;
-      const bool ok = ranges.empty() || std::any_of(ranges.begin(), ranges.end(), [&](auto& p) {
-                        return port >= p.lo && port <= p.hi;
-                      });
-      if (ok) set_bit(allowed[i], r);
+  allowed.assign(starts.size(), RuleList());
+  // Each range adds its rule to the intervals it covers (every port of an
+  // interval behaves alike): the work is the ranges' coverage.
+  for (size_t r = 0; r < rules.size(); ++r) {
+    const auto& ranges = rules[r].*field;
+    if (ranges.empty()) {
+      set_bit(any, r);
+      continue;
+    }
+    for (const PortRange& p : ranges) {
+      const auto first = std::lower_bound(starts.begin(), starts.end(), uint32_t{p.lo});
+      for (auto it = first; it != starts.end() && *it <= p.hi; ++it) {
+        RuleList& list = allowed[static_cast<size_t>(it - starts.begin())];
+        if (list.empty() || list.back() != r) list.push_back(static_cast<uint32_t>(r));
+      }
     }
   }
 }
 
-const PolicySet::Bits& PolicySet::PortField::lookup(uint16_t port) const {
+void PolicySet::PortField::lookup(uint16_t port, size_t words, uint64_t* out) const {
+  for (size_t w = 0; w < words; ++w) out[w] = any[w];
   const auto it = std::upper_bound(starts.begin(), starts.end(), static_cast<uint32_t>(port));
-  return allowed[static_cast<size_t>(it - starts.begin()) - 1];
+  for (uint32_t r : allowed[static_cast<size_t>(it - starts.begin()) - 1]) {
+    out[r / 64] |= 1ull << (r % 64);
+  }
 }
 
 PolicySet::PolicySet(std::vector<Rule> rules, Rule fallback,
@@ -164,9 +182,8 @@ PolicySet::PolicySet(std::vector<Rule> rules, Rule fallback,
     const Rule& rule = rules_[r];
     if (rule.vlans.empty()) set_bit(vlan_any_, r);
     for (uint16_t v : rule.vlans) {
-      Bits& b = vlan_[v];
-      if (b.empty()) b.assign(words_, 0);
-      set_bit(b, r);
+      RuleList& list = vlan_[v];
+      if (list.empty() || list.back() != r) list.push_back(static_cast<uint32_t>(r));
     }
     if (rule.no_trigger) {
       set_bit(trigger_none_, r);
@@ -211,39 +228,35 @@ int PolicySet::trigger_index(std::string_view name) const {
 }
 
 uint32_t PolicySet::match_index(const ConnectionView& c) const {
-  // Rules are few (one bit each): the working sets live on the stack for
-  // up to 1024 rules, so a lookup never allocates.
+  // The working sets live on the stack for up to 1024 rules, so a lookup
+  // never allocates; beyond, in per-thread scratch that grows once.
   constexpr size_t kStackWords = 16;
-  uint64_t client_buf[kStackWords], server_buf[kStackWords];
-  Bits client_bits, server_bits;  // only used past kStackWords
-  uint64_t* cb = client_buf;
-  uint64_t* sb = server_buf;
+  constexpr size_t kSets = 5;  // client, server, client port, server port, VLAN
+  uint64_t stack_buf[kSets * kStackWords];
+  uint64_t* buf = stack_buf;
   if (words_ > kStackWords) {
-    client_bits.assign(words_, 0);
-    server_bits.assign(words_, 0);
-    cb = client_bits.data();
-    sb = server_bits.data();
+    thread_local Bits scratch;
+    if (scratch.size() < kSets * words_) scratch.resize(kSets * words_);
+    buf = scratch.data();
   }
-  // PrefixField::lookup writes through a Bits; wrap the stack arrays.
-  const auto prefix_lookup = [&](const PrefixField& f, const IpAddr& a, uint64_t* out) {
-    for (size_t w = 0; w < words_; ++w) out[w] = f.any[w];
-    for (uint8_t len : f.lengths) {
-      const auto it = f.by_prefix.find(key_of(a, len));
-      if (it == f.by_prefix.end()) continue;
-      for (size_t w = 0; w < words_; ++w) out[w] |= it->second[w];
-    }
-  };
-  prefix_lookup(client_, c.client, cb);
-  prefix_lookup(server_, c.server, sb);
-  const Bits& cp = client_ports_.lookup(c.client_port);
-  const Bits& sp = server_ports_.lookup(c.server_port);
-  const auto vit = vlan_.find(c.vlan);
+  uint64_t* cb = buf;
+  uint64_t* sb = buf + words_;
+  uint64_t* cp = buf + 2 * words_;
+  uint64_t* sp = buf + 3 * words_;
+  uint64_t* vb = buf + 4 * words_;
+  client_.lookup(c.client, words_, cb);
+  server_.lookup(c.server, words_, sb);
+  client_ports_.lookup(c.client_port, words_, cp);
+  server_ports_.lookup(c.server_port, words_, sp);
+  for (size_t w = 0; w < words_; ++w) vb[w] = vlan_any_[w];
+  if (const auto vit = vlan_.find(c.vlan); vit != vlan_.end()) {
+    for (uint32_t r : vit->second) vb[r / 64] |= 1ull << (r % 64);
+  }
   const Bits& tr = c.trigger < 0 ? trigger_none_
                    : static_cast<size_t>(c.trigger) < trigger_.size() ? trigger_[c.trigger]
                                                                        : trigger_any_;
   for (size_t w = 0; w < words_; ++w) {
-    uint64_t m = cb[w] & sb[w] & cp[w] & sp[w] &
-                 (vlan_any_[w] | (vit != vlan_.end() ? vit->second[w] : 0)) &
+    uint64_t m = cb[w] & sb[w] & cp[w] & sp[w] & vb[w] &
                  (tr[w] | (c.trigger >= 0 ? trigger_any_[w] : 0));
     if (m != 0) return static_cast<uint32_t>(w * 64 + __builtin_ctzll(m));
   }

@@ -4,13 +4,16 @@
 // read-only by every worker; reload builds a new one and swaps the pointer
 // (RCU). Lookup is thread-safe and allocation-free.
 //
-// Lookup cost: each field maps to a bitset of the rules it allows; the
-// rule is the lowest bit of their AND. A prefix field costs one hash probe
-// per distinct prefix length used in that field (at most 33 for IPv4 and
-// 129 for IPv6, usually a handful); a port field a binary search over the
-// range boundaries; the AND is rules/64 words. So cost grows with the
-// number of distinct prefix lengths and, by one word per 64 rules, with
-// the number of rules; not with a scan of every rule's prefixes.
+// Lookup cost: each field gives a bitset of the rules it allows; the rule
+// is the lowest bit of their AND. A prefix field costs one hash probe per
+// distinct prefix length used in that field (at most 33 for IPv4 and 129
+// for IPv6, usually a handful); a port field a binary search over the
+// range boundaries; then one bit set per rule that names the matching
+// prefix, port or VLAN, and the AND is rules/64 words. Storage is sparse
+// (a list of rules per prefix, port interval and VLAN, plus one bitset of
+// the rules without a condition per field), so building and memory grow
+// with the rules' conditions, not with their square: a generated file of
+// one rule per customer prefix loads in linear time.
 #pragma once
 
 #include <algorithm>
@@ -111,6 +114,7 @@ class PolicySet {
 
  private:
   using Bits = std::vector<uint64_t>;
+  using RuleList = std::vector<uint32_t>;  // rule indices, ascending
   struct PrefixKey {
     uint8_t length;
     uint8_t addr[16];  // masked to length
@@ -125,14 +129,16 @@ class PolicySet {
   struct PrefixField {
     Bits any;  // rules without a condition on this field
     std::vector<uint8_t> lengths;  // distinct lengths, longest first
-    std::unordered_map<PrefixKey, Bits, PrefixKeyHash> by_prefix;
+    std::unordered_map<PrefixKey, RuleList, PrefixKeyHash> by_prefix;
     void build(const std::vector<Rule>& rules, std::vector<Prefix> Rule::*field, size_t words);
+    void lookup(const IpAddr& a, size_t words, uint64_t* out) const;
   };
   struct PortField {
+    Bits any;                      // rules without a condition on this field
     std::vector<uint32_t> starts;  // elementary interval starts, sorted
-    std::vector<Bits> allowed;     // rules allowed in each interval
+    std::vector<RuleList> allowed; // rules with ranges covering each interval
     void build(const std::vector<Rule>& rules, std::vector<PortRange> Rule::*field, size_t words);
-    const Bits& lookup(uint16_t port) const;
+    void lookup(uint16_t port, size_t words, uint64_t* out) const;
   };
 
   std::vector<Rule> rules_;
@@ -147,7 +153,7 @@ class PolicySet {
   PrefixField client_, server_;
   PortField client_ports_, server_ports_;
   Bits vlan_any_;
-  std::unordered_map<uint16_t, Bits> vlan_;
+  std::unordered_map<uint16_t, RuleList> vlan_;
   Bits trigger_any_, trigger_none_;
   std::vector<Bits> trigger_;  // by trigger index
 };

@@ -82,9 +82,30 @@ std::string format_summary_text(const Counters& c, const RunInfo& info) {
                      c.parse[static_cast<int>(ParseResult::not_tcp)],
                      c.parse[static_cast<int>(ParseResult::ip_fragment)],
                      c.parse[static_cast<int>(ParseResult::unsupported_link)]);
-  out += fmt::format("  {:<18}  {} written, {} suppressed, {} sampled out, {} overflowed\n",
-                     "events", c.event_emitted, c.event_suppressed, c.event_sampled,
-                     c.event_overflow);
+  // "written" is what reached the events file; "produced" what the
+  // workers made (of which a live run's full rings lose the overflow).
+  const OutputInfo* events_out = nullptr;
+  for (const OutputInfo& o : info.outputs) {
+    if (o.name == "events") events_out = &o;
+  }
+  if (events_out != nullptr) {
+    out += fmt::format("  {:<18}  {} produced, {} written, {} not written, {} suppressed, "
+                       "{} sampled out, {} overflowed\n",
+                       "events", c.event_emitted, events_out->written, events_out->lost,
+                       c.event_suppressed, c.event_sampled, c.event_overflow);
+  } else {
+    out += fmt::format("  {:<18}  {} produced, {} suppressed, {} sampled out, {} overflowed\n",
+                       "events", c.event_emitted, c.event_suppressed, c.event_sampled,
+                       c.event_overflow);
+  }
+  for (const OutputInfo& o : info.outputs) {
+    if (o.name == "events" && o.error.empty()) continue;
+    out += fmt::format("  {:<18}  {}: {} written", "output " + o.name, o.path, o.written);
+    if (o.rejected != 0) out += fmt::format(", {} left out (timestamp or length pcap cannot hold)", o.rejected);
+    if (o.lost != 0) out += fmt::format(", {} not written", o.lost);
+    if (!o.error.empty()) out += fmt::format(" (FAILED: {})", o.error);
+    out += "\n";
+  }
   out += fmt::format("  {:<18}  {} ({} ended early: too many open at once)\n", "incidents",
                      c.incident_started, c.incident_evicted);
   for (size_t i = 0; i < info.workers.size(); ++i) {
@@ -115,6 +136,16 @@ std::string format_summary_json(const Counters& c, const RunInfo& info) {
           R"({}{{"lcore":{},"packets":{},"flows_created":{},"flows_active":{},"tx":{},"tx_dropped":{},"handoff_in":{},"handoff_out":{},"event_overflow":{}}})",
           i ? "," : "", w.lcore, w.packets, w.flows_created, w.flows_active, w.tx, w.tx_dropped,
           w.handoff_in, w.handoff_out, w.event_overflow);
+    }
+    out += "]";
+  }
+  if (!info.outputs.empty()) {
+    out += R"(,"outputs":[)";
+    for (size_t i = 0; i < info.outputs.size(); ++i) {
+      const OutputInfo& o = info.outputs[i];
+      out += fmt::format(R"({}{{"name":"{}","path":"{}","written":{},"lost":{},"rejected":{},"error":{}}})",
+                         i ? "," : "", o.name, json_escape(o.path), o.written, o.lost, o.rejected,
+                         o.error.empty() ? "null" : "\"" + json_escape(o.error) + "\"");
     }
     out += "]";
   }

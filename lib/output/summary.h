@@ -21,6 +21,16 @@ struct WorkerInfo {
   uint64_t event_overflow = 0;
 };
 
+// One output file: what reached it, what never will, and why.
+struct OutputInfo {
+  std::string name;  // "events", "write" (-w), "flagged"
+  std::string path;
+  uint64_t written = 0;   // records (lines, packets) that reached the file
+  uint64_t lost = 0;      // handed to it, never written (it failed)
+  uint64_t rejected = 0;  // -w, flagged: packets pcap cannot hold (a timestamp past 2106)
+  std::string error;      // non-empty: it failed, and why
+};
+
 struct RunInfo {
   std::string input;   // capture path or port list
   std::string mode;    // offline | inline | mirror
@@ -32,6 +42,7 @@ struct RunInfo {
   std::string error;   // non-empty when the run ended on an error
   std::vector<WorkerInfo> workers;  // live modes
   int64_t flows_split = -1;  // flows found in more than one worker (-1: not checked)
+  std::vector<OutputInfo> outputs;  // the files written as it ran (not the summary's own)
 };
 
 std::string format_summary_text(const Counters& c, const RunInfo& info);

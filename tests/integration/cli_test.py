@@ -66,8 +66,6 @@ def demo_reports_every_reset_with_a_verdict():
     assert len(rsts) == sum(1 for _, _, fr in frames if is_rst(fr)), (len(rsts), len(frames))
     labels = [e["verdict"]["label"] for e in rsts]
     assert labels.count("legit") >= 1 and labels.count("forged") >= 1, labels
-    for line in r.stdout.splitlines():
-        pass
     assert "rstguard summary" in r.stdout and "by label" in r.stdout, r.stdout
     assert sum(1 for l in r.stdout.splitlines() if " RST [" in l) == len(rsts), r.stdout
     stats = json.load(open(path("demo-stats.json")))
@@ -94,9 +92,12 @@ def metrics_file_matches_the_summary():
     assert samples["rstguard_flow_created_total"] == c["flow.created"]
     labels = sum(v for k, v in samples.items() if k.startswith("rstguard_rst_label_total{"))
     assert labels == c["tcp.rst.total"], (labels, c["tcp.rst.total"])
-    # A file that cannot be written is a clear error and exit status 1.
-    r = run("-q", "-r", demo, "-e", path("demo-m2.json"), "--metrics", path("nodir") + "/x.prom")
-    assert r.returncode == 1 and "cannot write metrics" in r.stderr and "x.prom" in r.stderr, r.stderr
+    # A file that cannot be written is a clear error and exit status 1, found
+    # before the capture is read (no events file yet).
+    ev2 = path("demo-m2.json")
+    r = run("-q", "-r", demo, "-e", ev2, "--metrics", path("demo.prom") + "/x.prom")
+    assert r.returncode == 1 and "cannot write metrics" in r.stderr and "is not a folder" in r.stderr, r.stderr
+    assert not os.path.exists(ev2), "the capture was judged before the metrics file was checked"
 
 
 @test
@@ -193,6 +194,21 @@ def usage_errors_exit_2():
                 ["--software-rehash"], ["--alert-only"]):
         r = run("-q", "-r", demo, "-e", path("live-only.json"), *opt)
         assert r.returncode == 2 and opt[0] in r.stderr and "live modes" in r.stderr, (opt, r.stderr)
+    # Live options that contradict each other are refused before EAL starts
+    # (no "Device or resource busy" from DPDK for a port named twice).
+    for args, message in ((["--mode", "mirror", "--alert-only"], "--alert-only is for inline mode"),
+                          (["--mode", "inline", "--ports", "0,0"], "--ports: port 0 is listed twice")):
+        r = run(*args)
+        assert r.returncode == 2 and message in r.stderr, (args, r.returncode, r.stderr)
+    cfg = path("twice.yaml")
+    with open(cfg, "w") as f:
+        f.write("live:\n  mode: mirror\n  ports: [1, 1]\n")
+    r = run("-c", cfg)
+    assert r.returncode == 2 and "live.ports[1]: port 1 is listed twice" in r.stderr, r.stderr
+    with open(cfg, "w") as f:
+        f.write("live:\n  mode: mirror\n  alert_only: true\n")
+    r = run("-c", cfg)
+    assert r.returncode == 2 and "live.alert_only is for inline mode" in r.stderr, r.stderr
 
 
 @test
@@ -208,10 +224,13 @@ def verbosity_suspicious_drops_legit_events_and_counts_them():
 
 @test
 def events_to_stdout():
+    # Standard output holds JSON lines only (`-e - | jq`); the summary goes
+    # to standard error.
     r = run("-r", demo, "-e", "-")
     assert r.returncode == 0, r.stderr
-    lines = [l for l in r.stdout.splitlines() if l.startswith("{")]
+    lines = r.stdout.splitlines()
     assert lines and all(json.loads(l)["event_type"] in ("rst", "rst_update", "incident") for l in lines)
+    assert "rstguard summary" in r.stderr and f"{len(lines)} written" in r.stderr, r.stderr
 
 
 @test
@@ -406,7 +425,7 @@ def signals_while_a_stream_has_not_started():
                 p.communicate()
             if w is not None:
                 os.close(w)
-        assert p.returncode == 1 and message in err, (with_writer, p.returncode, err)
+        assert p.returncode == 3 and message in err, (with_writer, p.returncode, err)
 
 
 
@@ -467,6 +486,197 @@ def bsd_loopback_and_linux_cooked_v2_are_read_other_link_types_refused():
         f.write(struct.pack("<IIII", 1700000000, 0, 40, 40) + ip + tcp)
     r = run("-q", "-r", p, "-e", path("dlt228.json"))
     assert r.returncode == 1 and "link type 228 is not one rstguard reads" in r.stderr, (r.returncode, r.stderr)
+
+
+def sweep_capture():
+    sc = path("sc-sweep")
+    cap = os.path.join(sc, "sweep_65537.pcap")
+    if not os.path.exists(cap):
+        os.makedirs(sc, exist_ok=True)
+        subprocess.run([gen, "--out", sc], check=True, stdout=subprocess.DEVNULL)
+    return cap
+
+
+def every_event_config():
+    cfg = path("every-event.yaml")
+    with open(cfg, "w") as f:
+        f.write("incidents:\n  sample_every: 1\n")
+    return cfg
+
+
+def limit_file_size(limit):
+    """preexec_fn: a file size limit stands in for a full disk (the write
+    that crosses it is cut short, the next fails)."""
+    import resource
+
+    def set_limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+    return set_limit
+
+
+@test
+def an_events_file_that_fills_up_ends_the_run_with_whole_lines_only():
+    ev, st = path("full.json"), path("full-stats.json")
+    # The stats file is checked (created) at start, before the limit bites.
+    p = subprocess.run([rstguard, "-q", "-r", sweep_capture(), "-c", every_event_config(), "-e", ev,
+                        "--stats-json", st], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, preexec_fn=limit_file_size(300_000))
+    assert p.returncode == 1, (p.returncode, p.stderr)
+    assert f"{ev}: write: File too large; stopping (output.on_error: stop)" in p.stderr, p.stderr
+    text = open(ev).read()
+    assert text and text.endswith("\n") and len(text) <= 300_000, len(text)
+    lines = text.splitlines()
+    for l in lines:
+        json.loads(l)  # every line whole
+    m = re.search(r"events\s+(\d+) produced, (\d+) written, (\d+) not written", p.stdout)
+    assert m and int(m.group(2)) == len(lines) and int(m.group(3)) > 0, p.stdout[-1500:]
+    assert "FAILED: " + ev in p.stdout and "ended on error: an output failed" in p.stdout, p.stdout[-800:]
+    # The run stopped there: far fewer than the sweep's 65,537 packets read.
+    packets = int(re.search(r"packets\s+(\d+)", p.stdout).group(1))
+    assert packets < 65537, packets
+
+
+@test
+def dev_full_is_reported_and_on_error_continue_judges_the_rest():
+    r = run("-q", "-r", demo, "-e", "/dev/full", "-w", path("full-w.pcap"))
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "/dev/full: write: No space left on device; stopping" in r.stderr, r.stderr
+    cfg = path("continue.yaml")
+    with open(cfg, "w") as f:
+        f.write("output:\n  on_error: continue\n")
+    out = path("continue-w.pcap")
+    r = run("-r", demo, "-c", cfg, "-e", "/dev/full", "-w", out)
+    assert r.returncode == 1, (r.returncode, r.stderr)
+    assert "going on without it (output.on_error: continue)" in r.stderr, r.stderr
+    assert r.stderr.count("/dev/full") == 1, r.stderr  # said once
+    # Every packet judged and written, as a run with a working events file.
+    assert read_pcap(out) == read_pcap(path("demo-out.pcap")), len(read_pcap(out))
+    assert re.search(r"events\s+\d+ produced, 0 written, [1-9]\d* not written", r.stdout), r.stdout[-1500:]
+    assert " RST [" in r.stdout  # the terminal lines still come
+
+
+@test
+def a_fifo_nobody_reads_and_a_full_pipe_answer_sigterm_at_once():
+    fifo = path("events.fifo")
+    if os.path.exists(fifo):
+        os.unlink(fifo)
+    os.mkfifo(fifo)
+    p = subprocess.Popen([rstguard, "-q", "-r", demo, "-e", fifo],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert wait_for(lambda: catches(p.pid, signal.SIGTERM), 10), "no SIGTERM handler"
+        time.sleep(0.3)
+        assert p.poll() is None, "rstguard did not wait for the FIFO's reader"
+        p.send_signal(signal.SIGTERM)
+        t0 = time.time()
+        _, err = p.communicate(timeout=5)
+        took = time.time() - t0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 3 and took < 2, (p.returncode, took, err)
+    assert "waiting for a reader of the FIFO" in err and "gave up waiting" in err, err
+    # `-e -` into a pipe nobody reads: the write blocks; SIGINT ends it.
+    p = subprocess.Popen([rstguard, "-r", sweep_capture(), "-c", every_event_config(), "-e", "-"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert wait_for(lambda: catches(p.pid, signal.SIGINT), 10), "no SIGINT handler"
+        time.sleep(1.0)
+        assert p.poll() is None, "the pipe should be full by now"
+        p.send_signal(signal.SIGINT)
+        t0 = time.time()
+        assert wait_for(lambda: p.poll() is not None, 5), "SIGINT did not end a blocked write"
+        took = time.time() - t0
+        err = p.stderr.read().decode()
+    finally:
+        if p.poll() is None:
+            p.kill()
+        p.communicate()
+    assert p.returncode == 3 and took < 3, (p.returncode, took, err[-800:])
+    assert "gave up waiting for the reader (stopping)" in err and "ended on error: interrupted" in err, err[-1500:]
+    assert "partial record" not in err, err[-1500:]  # cut on a line's end
+
+
+@test
+def an_interrupted_offline_run_exits_3():
+    # A stream that has brought part of a capture, then SIGINT: 3, not 0.
+    fifo = path("part.fifo")
+    if os.path.exists(fifo):
+        os.unlink(fifo)
+    os.mkfifo(fifo)
+    for f in ("part.json",):
+        if os.path.exists(path(f)):
+            os.unlink(path(f))
+    p = subprocess.Popen([rstguard, "-q", "-r", fifo, "-e", path("part.json")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    w = os.open(fifo, os.O_WRONLY)
+    try:
+        os.write(w, open(demo, "rb").read())  # whole records, no end of input
+        assert wait_for(lambda: catches(p.pid, signal.SIGINT), 10)
+        assert wait_for(lambda: os.path.exists(path("part.json")) and os.path.getsize(path("part.json")) > 0,
+                        10), "nothing judged"
+        p.send_signal(signal.SIGINT)
+        out, err = p.communicate(timeout=10)
+    finally:
+        os.close(w)
+        if p.poll() is None:
+            p.kill()
+            p.communicate()
+    assert p.returncode == 3 and "ended on error: interrupted" in out, (p.returncode, out[-500:], err)
+    # The whole capture, ended: 0.
+    r = run("-q", "-r", demo, "-e", path("whole.json"))
+    assert r.returncode == 0, r.stderr
+
+
+@test
+def every_output_makes_its_folders_and_is_checked_at_start():
+    base = path("deep/a/b")
+    r = run("-q", "-r", demo, "-e", base + "/ev.json", "-w", base + "/w/out.pcap",
+            "--flagged", base + "/f/flagged.pcap", "--stats-json", base + "/s/stats.json",
+            "--metrics", base + "/m/x.prom")
+    assert r.returncode == 0, r.stderr
+    for f in ("ev.json", "w/out.pcap", "f/flagged.pcap", "s/stats.json", "m/x.prom"):
+        assert os.path.getsize(os.path.join(base, f)) > 0, f
+    # A file in the way of a folder, for each of them: exit 1, named, and
+    # nothing judged (no events file).
+    blocker = os.path.join(base, "ev.json")
+    for opt in ("-w", "--flagged", "--stats-json", "--metrics"):
+        ev = path("never" + opt.strip("-") + ".json")
+        r = run("-q", "-r", demo, "-e", ev, opt, blocker + "/x")
+        assert r.returncode == 1 and f"{blocker} is not a folder" in r.stderr, (opt, r.returncode, r.stderr)
+        assert opt in ("-w", "--flagged") or not os.path.exists(ev), opt
+
+
+def pcapng_of(records):
+    """records: (ts_us, frame). Ethernet, microsecond timestamps."""
+    def block(btype, body):
+        body += bytes((4 - len(body) % 4) % 4)
+        n = 12 + len(body)
+        return struct.pack("<II", btype, n) + body + struct.pack("<I", n)
+    out = block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
+    out += block(1, struct.pack("<HHI", 1, 0, 65535))
+    for ts, fr in records:
+        out += block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xFFFFFFFF, len(fr), len(fr)) + fr)
+    return out
+
+
+@test
+def a_record_past_2106_is_left_out_of_w_named_and_counted():
+    recs = read_pcap(demo)
+    late = 5
+    ts = [1_700_000_000_000_000 + i for i in range(len(recs))]
+    ts[late - 1] = (1 << 32) * 1_000_000 + 5_000_000  # 2106-02-07 plus a bit
+    cap, out = path("late.pcapng"), path("late-out.pcap")
+    open(cap, "wb").write(pcapng_of(list(zip(ts, (fr for _, _, fr in recs)))))
+    r = run("-r", cap, "-w", out, "-e", path("late.json"))
+    assert r.returncode == 0, r.stderr
+    assert f"packet {late}: {out}: timestamp" in r.stderr and "past 2106" in r.stderr, r.stderr
+    written = read_pcap(out)
+    forwarded = int(re.search(r"packets out\s+(\d+) forwarded", r.stdout).group(1))
+    assert len(written) == forwarded - 1, (len(written), forwarded)
+    assert f"output write" in r.stdout and f"{len(written)} written, 1 left out" in r.stdout, r.stdout[-1500:]
 
 
 tests.finish()

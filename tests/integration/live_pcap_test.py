@@ -13,6 +13,7 @@ a capture, port 1 records what rstguard forwards.
 usage: live_pcap_test.py RSTGUARD SOURCE_DIR WORKDIR
 """
 import json
+import re
 import os
 import signal
 import struct
@@ -127,6 +128,32 @@ def mirror_reports_the_same_and_sends_nothing():
     # Same judgement; a mirror port cannot drop, so what inline drops is alerted.
     as_mirror = sorted(v[:-1] + ("alert" if v[-1] == "drop" else v[-1],) for v in verdicts(offline_events))
     assert verdicts(path("mir.json")) == as_mirror, (verdicts(path("mir.json")), as_mirror)
+
+
+@test
+def live_output_faults_stop_the_run_or_carry_on_as_configured():
+    # Events to /dev/full: said with the file and the reason; "stop" ends
+    # the run (exit 1) before SIGINT comes; "continue" forwards on.
+    rc, out, err = live("full", ["-l", "0-1", f"--vdev=net_pcap0,rx_pcap={demo},tx_pcap={path('full-0.pcap')}",
+                                 f"--vdev=net_pcap1,rx_pcap={empty},tx_pcap={path('full-1.pcap')}"],
+                        ["--mode", "inline", "-q", "-e", "/dev/full"])
+    assert rc == 1, (rc, err)
+    assert "/dev/full: write: No space left on device; stopping (output.on_error: stop)" in err, err
+    assert re.search(r"events\s+\d+ produced, 0 written, [1-9]\d* not written", out), out
+    cont = path("continue.yaml")
+    open(cont, "w").write("output:\n  on_error: continue\n")
+    rc, out, err = live("cont", ["-l", "0-1", f"--vdev=net_pcap0,rx_pcap={demo},tx_pcap={path('cont-0.pcap')}",
+                                 f"--vdev=net_pcap1,rx_pcap={empty},tx_pcap={path('cont-1.pcap')}"],
+                        ["--mode", "inline", "-q", "-c", cont, "-e", "/dev/full"])
+    assert rc == 1, (rc, err)
+    assert "going on without it (output.on_error: continue)" in err and err.count("/dev/full") == 1, err
+    assert records(path("cont-1.pcap")) == records(path("offline-out.pcap")), "forwarding stopped"
+    # Unwritable stats, found before any port opens.
+    rc, out, err = live("badst", ["-l", "0-1", f"--vdev=net_pcap0,rx_pcap={demo},tx_pcap={path('bs-0.pcap')}",
+                                  f"--vdev=net_pcap1,rx_pcap={empty},tx_pcap={path('bs-1.pcap')}"],
+                        ["--mode", "inline", "-q", "-e", path("bs.json"), "--stats-json", demo + "/x.json"],
+                        settle=0.5)
+    assert rc == 2 and "cannot write stats" in err and "is not a folder" in err, (rc, err)
 
 
 @test

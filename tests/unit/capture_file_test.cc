@@ -4,6 +4,7 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <filesystem>
 #include <pthread.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -615,8 +616,10 @@ TEST_F(CaptureFileTest, WriterRoundTrip) {
     EXPECT_TRUE(w->write(big.data(), kMaxCaptureSnaplen, 5, 1));
     written.push_back({big, kMaxCaptureSnaplen, 1});
     written.back().data.resize(kMaxCaptureSnaplen);
-    EXPECT_EQ(w->records_written(), 10001u);
     EXPECT_TRUE(w->flush());
+    EXPECT_EQ(w->records_written(), 10001u);  // what reached the file
+    EXPECT_EQ(w->records_rejected(), 2u);
+    EXPECT_EQ(w->records_lost(), 0u);
   }
   auto r = open(file);
   ASSERT_NE(r, nullptr);
@@ -656,9 +659,13 @@ TEST_F(CaptureFileTest, BurstsAreFullUntilTheEnd) {
 
 TEST_F(CaptureFileTest, WriterOpenFailures) {
   std::string error;
-  const std::string bad = dir_ + "/no/such/dir.pcap";
+  // Missing folders are made; a file where a folder should be is an error.
+  const std::string nested = dir_ + "/new/sub/dir.pcap";
+  EXPECT_NE(CaptureWriter::open(nested, 1, &error), nullptr) << error;
+  EXPECT_TRUE(std::filesystem::exists(nested));
+  const std::string bad = nested + "/x.pcap";
   EXPECT_EQ(CaptureWriter::open(bad, 1, &error), nullptr);
-  EXPECT_EQ(error, bad + ": " + std::strerror(ENOENT));
+  EXPECT_EQ(error, bad + ": " + nested + " is not a folder");
   if (access("/dev/full", W_OK) == 0) {  // write(2) fails with ENOSPC
     EXPECT_EQ(CaptureWriter::open("/dev/full", 1, &error), nullptr);
     EXPECT_EQ(error, std::string("/dev/full: write: ") + std::strerror(ENOSPC));

@@ -88,6 +88,7 @@ const std::set<std::string> kAllKeys = {
     "output.rotate_mib",
     "output.rotate_files",
     "output.log_level",
+    "output.on_error",
     "burst_size",
 };
 
@@ -159,6 +160,7 @@ void expect_same(const Config& a, const Config& b) {
   EXPECT_EQ(a.output.verbosity, b.output.verbosity);
   EXPECT_EQ(a.output.stats_json, b.output.stats_json);
   EXPECT_EQ(a.output.log_level, b.output.log_level);
+  EXPECT_EQ(a.output.on_error, b.output.on_error);
   EXPECT_EQ(a.burst_size, b.burst_size);
 }
 
@@ -197,6 +199,7 @@ TEST(Config, DefaultsAreTheDocumentedOnes) {
   EXPECT_EQ(c.output.rotate_files, 5u);
   EXPECT_EQ(c.output.metrics_interval_ns, 10'000'000'000u);
   EXPECT_EQ(c.output.log_level, "info");
+  EXPECT_EQ(c.output.on_error, "stop");
   EXPECT_EQ(c.burst_size, 32u);
 }
 
@@ -295,6 +298,7 @@ output:
   rotate_mib: 100
   rotate_files: 9
   log_level: debug
+  on_error: continue
 burst_size: 64
 )";
   ASSERT_EQ(leaf_keys(yaml), kAllKeys);
@@ -335,6 +339,7 @@ burst_size: 64
   EXPECT_EQ(c.output.verbosity, EventVerbosity::kSuspiciousAndForged);
   EXPECT_EQ(c.output.stats_json, "/var/lib/rstguard/stats.json");
   EXPECT_EQ(c.output.log_level, "debug");
+  EXPECT_EQ(c.output.on_error, "continue");
   EXPECT_EQ(c.output.flagged, "/var/lib/rstguard/flagged.pcap");
   EXPECT_EQ(c.output.metrics, "/var/lib/node_exporter/rstguard.prom");
   EXPECT_EQ(c.output.metrics_interval_ns, 30'000'000'000u);
@@ -733,6 +738,82 @@ TEST(ConfigFile, ErrorsNameTheFile) {
               path.string() + ":3:18: judge.ttl_tolerance: must be between 0 and 64, got 99");
   }
   std::filesystem::remove(path);
+}
+
+}  // namespace
+}  // namespace rstguard::config
+
+namespace rstguard::config {
+namespace {
+
+TEST(ConfigErrors, TagsDecideTheType) {
+  expect_errors({
+      {"burst_size: !!str 32\n", 1, 13, "burst_size: expected an integer, got the string \"32\""},
+      {"burst_size: !!float 32\n", 1, 13,
+       "burst_size: expected an integer, got '32' tagged !!float"},
+      {"judge:\n  lossy_tap: !!str true\n", 2, 14,
+       "judge.lossy_tap: expected true or false, got 'true'"},
+  });
+  EXPECT_EQ(load("burst_size: !!int 32\n").burst_size, 32u);
+  EXPECT_TRUE(load("judge:\n  lossy_tap: !!bool true\n").judge.lossy_tap);
+}
+
+TEST(ConfigErrors, WhatTheFileHeldIsQuotedPrintableAndShort) {
+  // A megabyte value: the message quotes its start and says how long it is.
+  const std::string big(1 << 20, 'x');
+  try {
+    load("burst_size: " + big + "\n");
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_LT(std::string(e.what()).size(), 200u);
+    EXPECT_NE(std::string(e.what()).find("... (1048576 bytes)"), std::string::npos) << e.what();
+  }
+  // Binary garbage: no control byte or byte past ASCII reaches the message.
+  std::string garbage;
+  for (int i = 0; i < 4096; ++i) garbage += static_cast<char>((i * 7919 + 13) & 0xff);
+  for (const std::string& text :
+       {garbage, std::string("burst_size: \x01\x02\xff\xfe\n"), std::string("judge:\n  \x1b[31mred: 1\n")}) {
+    try {
+      load(text);
+      ADD_FAILURE() << "accepted";
+    } catch (const ConfigError& e) {
+      const std::string m = e.what();
+      EXPECT_LT(m.size(), 600u);
+      for (unsigned char c : m) EXPECT_TRUE(c >= 0x20 && c < 0x7f) << m;
+    }
+  }
+  expect_errors({{"burst_size: \x01\x02\n", 1, 13, "burst_size: expected an integer, got '\\x01\\x02'"}});
+}
+
+TEST(ConfigErrors, NestingDeeperThanTheReaderAllowsSaysSo) {
+  const std::string deep = "a: " + std::string(3000, '[') + std::string(3000, ']') + "\n";
+  try {
+    load(deep);
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("levels deep: the YAML reader stops there"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(ConfigRules, TenThousandRulesLoadAndADuplicateNameIsFound) {
+  std::string yaml = "rules:\n";
+  for (int i = 0; i < 10000; ++i) {
+    yaml += "  - name: c" + std::to_string(i) + "\n    server: [10." + std::to_string(i >> 8) +
+            "." + std::to_string(i & 255) + ".0/24]\n";
+  }
+  const Config c = load(yaml);
+  ASSERT_EQ(c.policy->rules().size(), 10001u);
+  EXPECT_EQ(c.policy->rules()[9999].name, "c9999");
+  try {
+    load(yaml + "  - name: c5000\n");
+    ADD_FAILURE() << "accepted";
+  } catch (const ConfigError& e) {
+    EXPECT_NE(std::string(e.what()).find("rules[10000].name: 'c5000' is used twice"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -211,6 +211,35 @@ TEST(PolicySet, AgreesWithALinearFirstMatch) {
   }
 }
 
+TEST(PolicySet, ThousandsOfDistinctPrefixesPortsAndVlansAgreeWithALinearFirstMatch) {
+  // A generated file: one rule per customer prefix, many with their own
+  // port or VLAN (the sparse lists, and the scratch past 1024 rules).
+  std::mt19937 rng(11);
+  std::vector<Rule> rules;
+  for (int i = 0; i < 3000; ++i) {
+    Rule r = named(("c" + std::to_string(i)).c_str());
+    const int len = 16 + static_cast<int>(rng() % 9);
+    const int third = (i & 255) & (0xff << (24 - len)) & 0xff;
+    r.server.push_back(pfx(("10." + std::to_string(i >> 8) + "." + std::to_string(third) + ".0/" +
+                            std::to_string(len)).c_str()));
+    if (rng() % 2) {
+      const uint16_t lo = static_cast<uint16_t>(rng() % 2000);
+      r.server_ports.push_back({lo, static_cast<uint16_t>(lo + rng() % 3)});
+    }
+    if (rng() % 5 == 0) r.vlans.push_back(static_cast<uint16_t>(rng() % 4));
+    rules.push_back(r);
+  }
+  const PolicySet set(rules, named("default"), {}, 1);
+  for (int q = 0; q < 20000; ++q) {
+    const std::string a = "10." + std::to_string(rng() % 12) + "." + std::to_string(rng() % 256) +
+                          "." + std::to_string(rng() % 256);
+    const ConnectionView c = conn("192.0.2.1", a.c_str(), 40000,
+                                  static_cast<uint16_t>(rng() % 2005),
+                                  static_cast<uint16_t>(rng() % 4), -1);
+    ASSERT_EQ(set.match_index(c), reference(rules, c, {})) << "query " << q << " " << a;
+  }
+}
+
 TEST(PolicySet, WithGenerationKeepsTheRules) {
   Rule web = named("web");
   web.server_ports = {{443, 443}};

@@ -187,6 +187,7 @@ TEST_F(RotationTest, EventSinkRotatesAndEveryLineSurvivesWhole) {
       e.packet_number = static_cast<uint64_t>(i + 1);
       sink.write(e);
     }
+    EXPECT_TRUE(sink.flush());
     EXPECT_EQ(sink.written(), 25u);
   }
   size_t lines = 0;
